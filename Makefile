@@ -1,0 +1,95 @@
+# ngx_wapress_module: build, test, demo and benchmark entry points.
+#
+#   make            nginx $(NGINX_VERSION) with the module compiled in,
+#                   at build/nginx/sbin/nginx (NGINX_SRC=DIR: another tree)
+#   make modules    build/ngx_http_wapress_module.so for Debian's nginx
+#   make test       the whole suite: unit tests and Test::Nginx (prove -r t)
+#   make demo       the example page at http://127.0.0.1:$(PORT)/
+#   make unit       only the C unit tests
+
+SHELL           := /bin/bash
+
+NGINX_VERSION   ?= 1.22.1
+BUILD           := $(CURDIR)/build
+NGINX_SRC       ?= $(BUILD)/nginx-$(NGINX_VERSION)
+NGINX_PREFIX    := $(BUILD)/nginx
+NGINX_OBJS      := $(BUILD)/objs
+NGINX           := $(NGINX_PREFIX)/sbin/nginx
+NGINX_CC_OPT    ?= -O2 -g
+NGINX_LD_OPT    ?=
+NGINX_CONFIGURE ?= --with-debug --with-http_addition_module
+
+DEB_SRC         := /usr/share/nginx/src
+DEB_OBJS        := $(BUILD)/debian-objs
+MODULE_SO       := $(BUILD)/ngx_http_wapress_module.so
+
+PORT            ?= 8080
+REDIS_PORT      ?= 6399
+TEST_REDIS_DIR  := $(BUILD)/test-redis
+
+SRCS  := $(wildcard ngx_wapress_module/*.c ngx_wapress_module/*.h)
+UNIT_CFLAGS ?= -std=c99 -O1 -g -Wall -Wextra -Werror
+UNIT  := $(BUILD)/unit/mustache_spec $(BUILD)/unit/mustache_render
+
+.PHONY: all build modules unit test demo clean deps style
+
+all: build
+
+build: $(NGINX)
+
+deps:
+	@util/deps.sh build
+
+$(NGINX_SRC)/configure:
+	util/get-nginx.sh $(BUILD)
+
+$(NGINX_OBJS)/Makefile: config $(NGINX_SRC)/configure
+	@util/deps.sh build
+	cd $(NGINX_SRC) && ./configure --prefix=$(NGINX_PREFIX) \
+	    --builddir=$(NGINX_OBJS) $(NGINX_CONFIGURE) \
+	    --with-cc-opt='$(NGINX_CC_OPT)' --with-ld-opt='$(NGINX_LD_OPT)' \
+	    --add-module=$(CURDIR)
+
+$(NGINX): $(NGINX_OBJS)/Makefile $(SRCS)
+	$(MAKE) -C $(NGINX_SRC) -f $(NGINX_OBJS)/Makefile
+	$(MAKE) -C $(NGINX_SRC) -f $(NGINX_OBJS)/Makefile install >/dev/null
+	@touch $@
+
+# A dynamic module for Debian's own nginx: configured with its flags from
+# nginx-dev, in a private copy of /usr/share/nginx/src.
+modules: $(MODULE_SO)
+
+$(MODULE_SO): config $(SRCS)
+	@util/deps.sh modules
+	rm -rf $(BUILD)/debian-src && cp -r $(DEB_SRC) $(BUILD)/debian-src
+	cd $(BUILD)/debian-src && . ./conf_flags && ./configure \
+	    "$${NGX_CONF_FLAGS[@]}" --builddir=$(DEB_OBJS) \
+	    --add-dynamic-module=$(CURDIR) >$(BUILD)/debian-configure.log
+	$(MAKE) -C $(BUILD)/debian-src -f $(DEB_OBJS)/Makefile modules
+	cp $(DEB_OBJS)/ngx_http_wapress_module.so $@
+	@echo "built $@"
+
+unit: $(UNIT)
+
+$(BUILD)/unit/%: t/unit/%.c ngx_wapress_module/ngx_http_wapress_mustache.c \
+                 ngx_wapress_module/ngx_http_wapress_mustache.h
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) -Ingx_wapress_module $< \
+	    ngx_wapress_module/ngx_http_wapress_mustache.c -ljansson -o $@
+
+test:
+	@util/deps.sh test
+	$(MAKE) build unit
+	util/run-tests.sh
+
+demo:
+	@util/deps.sh demo
+	$(MAKE) build
+	PORT=$(PORT) REDIS_PORT=$(REDIS_PORT) util/demo.sh
+
+style:
+	util/style.sh
+
+clean:
+	rm -rf $(NGINX_OBJS) $(NGINX_PREFIX) $(BUILD)/unit $(DEB_OBJS) \
+	    $(BUILD)/debian-src $(MODULE_SO) t/servroot*

@@ -1,0 +1,446 @@
+
+/*
+ * ngx_http_wapress_layout.c: reads a layout when the configuration loads
+ * and splits it into static runs and fragment markers, so that a request
+ * only sends the runs (from configuration memory, without copying) and
+ * the fragments between them.  Also the marker syntax itself:
+ *
+ *     <!--# wapress fragment="NAME" -->
+ *
+ * (spaces are free around the parts; the name may be in single quotes).
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_wapress_module.h"
+#include "ngx_http_wapress_layout.h"
+#include "ngx_http_wapress_handler.h"
+
+
+static u_char *ngx_http_wapress_skip_space(u_char *p, u_char *last);
+static ngx_int_t ngx_http_wapress_match(u_char **pp, u_char *last,
+    const char *word, size_t len);
+static ngx_int_t ngx_http_wapress_layout_split(ngx_conf_t *cf,
+    ngx_http_wapress_layout_t *layout, ngx_str_t *text);
+static ngx_uint_t ngx_http_wapress_line(u_char *start, u_char *p);
+
+
+#define ngx_http_wapress_is_space(c)                                          \
+    ((c) == ' ' || (c) == '\t' || (c) == '\r' || (c) == '\n')
+
+#define ngx_http_wapress_is_name_char(c)                                      \
+    (((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z')                \
+     || ((c) >= '0' && (c) <= '9') || (c) == '_' || (c) == '-'                \
+     || (c) == '.' || (c) == ':')
+
+
+ngx_int_t
+ngx_http_wapress_marker_parse(u_char *p, u_char *last, ngx_str_t *name,
+    u_char **end, char **err)
+{
+    u_char     *start, quote;
+    ngx_int_t   rc;
+
+    start = p;
+
+    rc = ngx_http_wapress_match(&p, last, "<!--#", 5);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    p = ngx_http_wapress_skip_space(p, last);
+
+    rc = ngx_http_wapress_match(&p, last, "wapress", 7);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (p == last) {
+        return NGX_AGAIN;
+    }
+
+    if (!ngx_http_wapress_is_space(*p)) {
+        /* "<!--# wapressx": some other command */
+        return NGX_DECLINED;
+    }
+
+    /* from here on it is ours: anything unexpected is an error */
+
+    p = ngx_http_wapress_skip_space(p, last);
+
+    rc = ngx_http_wapress_match(&p, last, "fragment", 8);
+    if (rc == NGX_DECLINED) {
+        *err = "expected fragment=\"NAME\"";
+        return NGX_ERROR;
+    }
+
+    if (rc == NGX_AGAIN) {
+        goto again;
+    }
+
+    p = ngx_http_wapress_skip_space(p, last);
+
+    if (p == last) {
+        goto again;
+    }
+
+    if (*p++ != '=') {
+        *err = "expected \"=\" after \"fragment\"";
+        return NGX_ERROR;
+    }
+
+    p = ngx_http_wapress_skip_space(p, last);
+
+    if (p == last) {
+        goto again;
+    }
+
+    quote = *p++;
+
+    if (quote != '"' && quote != '\'') {
+        *err = "expected a quoted fragment name";
+        return NGX_ERROR;
+    }
+
+    name->data = p;
+
+    while (p < last && ngx_http_wapress_is_name_char(*p)) {
+        p++;
+    }
+
+    if (p == last) {
+        goto again;
+    }
+
+    name->len = p - name->data;
+
+    if (*p++ != quote) {
+        *err = "invalid character in fragment name";
+        return NGX_ERROR;
+    }
+
+    if (name->len == 0 || name->len > NGX_HTTP_WAPRESS_NAME_MAX) {
+        *err = "fragment name must have 1 to 64 characters";
+        return NGX_ERROR;
+    }
+
+    p = ngx_http_wapress_skip_space(p, last);
+
+    rc = ngx_http_wapress_match(&p, last, "-->", 3);
+    if (rc == NGX_DECLINED) {
+        *err = "expected \"-->\" after the fragment name";
+        return NGX_ERROR;
+    }
+
+    if (rc == NGX_AGAIN) {
+        goto again;
+    }
+
+    *end = p;
+
+    return NGX_OK;
+
+again:
+
+    if (last - start >= NGX_HTTP_WAPRESS_MARKER_MAX) {
+        *err = "unterminated marker";
+        return NGX_ERROR;
+    }
+
+    return NGX_AGAIN;
+}
+
+
+static u_char *
+ngx_http_wapress_skip_space(u_char *p, u_char *last)
+{
+    while (p < last && ngx_http_wapress_is_space(*p)) {
+        p++;
+    }
+
+    return p;
+}
+
+
+/* NGX_OK and *pp moved past "word", NGX_DECLINED, or NGX_AGAIN */
+
+static ngx_int_t
+ngx_http_wapress_match(u_char **pp, u_char *last, const char *word,
+    size_t len)
+{
+    size_t   n;
+    u_char  *p;
+
+    p = *pp;
+    n = ngx_min(len, (size_t) (last - p));
+
+    if (ngx_strncmp(p, word, n) != 0) {
+        return NGX_DECLINED;
+    }
+
+    if (n < len) {
+        return NGX_AGAIN;
+    }
+
+    *pp = p + len;
+
+    return NGX_OK;
+}
+
+
+char *
+ngx_http_wapress_layout(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_wapress_loc_conf_t *wlcf = conf;
+
+    ssize_t                     n;
+    ngx_str_t                  *value, text;
+    ngx_file_t                  file;
+    ngx_file_info_t             fi;
+    ngx_http_core_loc_conf_t   *clcf;
+    ngx_http_wapress_layout_t  *layout;
+
+    if (wlcf->layout != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    layout = ngx_pcalloc(cf->pool, sizeof(ngx_http_wapress_layout_t));
+    if (layout == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    layout->path = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &layout->path, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+    file.name = layout->path;
+    file.log = cf->log;
+
+    file.fd = ngx_open_file(layout->path.data, NGX_FILE_RDONLY,
+                            NGX_FILE_OPEN, 0);
+    if (file.fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "wapress: cannot open layout \"%V\"",
+                           &layout->path);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "wapress: cannot stat layout \"%V\"",
+                           &layout->path);
+        goto failed;
+    }
+
+    text.len = ngx_file_size(&fi);
+    text.data = ngx_pnalloc(cf->pool, text.len + 1);
+    if (text.data == NULL) {
+        goto failed;
+    }
+
+    n = ngx_read_file(&file, text.data, text.len, 0);
+    if (n == NGX_ERROR || (size_t) n != text.len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "wapress: cannot read layout \"%V\"",
+                           &layout->path);
+        goto failed;
+    }
+
+    (void) ngx_close_file(file.fd);
+
+    if (ngx_http_wapress_layout_split(cf, layout, &text) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    wlcf->layout = layout;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_wapress_handler;
+
+    return NGX_CONF_OK;
+
+failed:
+
+    (void) ngx_close_file(file.fd);
+
+    return NGX_CONF_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_wapress_layout_split(ngx_conf_t *cf,
+    ngx_http_wapress_layout_t *layout, ngx_str_t *text)
+{
+    char                     *err;
+    u_char                   *p, *last, *run, *end;
+    ngx_int_t                 rc;
+    ngx_str_t                 name;
+    ngx_http_wapress_part_t  *part;
+
+    if (ngx_array_init(&layout->parts, cf->pool, 8,
+                       sizeof(ngx_http_wapress_part_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    p = text->data;
+    last = p + text->len;
+    run = p;
+
+    for ( ;; ) {
+        p = ngx_strlchr(p, last, '<');
+
+        if (p == NULL) {
+            break;
+        }
+
+        err = NULL;
+        rc = ngx_http_wapress_marker_parse(p, last, &name, &end, &err);
+
+        if (rc == NGX_AGAIN) {
+            /* the layout ends inside something that may be a marker */
+            if (ngx_strlcasestrn(p, last, (u_char *) "wapress", 7 - 1)
+                != NULL)
+            {
+                err = "unterminated marker";
+                rc = NGX_ERROR;
+
+            } else {
+                break;
+            }
+        }
+
+        if (rc == NGX_ERROR) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "wapress: malformed marker in layout "
+                               "\"%V\", line %ui: %s",
+                               &layout->path,
+                               ngx_http_wapress_line(text->data, p), err);
+            return NGX_ERROR;
+        }
+
+        if (rc == NGX_DECLINED) {
+            p++;
+            continue;
+        }
+
+        part = ngx_array_push(&layout->parts);
+        if (part == NULL) {
+            return NGX_ERROR;
+        }
+
+        part->text.data = run;
+        part->text.len = p - run;
+        part->name = name;
+        part->line = ngx_http_wapress_line(text->data, p);
+        part->fragment = 0;
+
+        p = end;
+        run = end;
+    }
+
+    part = ngx_array_push(&layout->parts);
+    if (part == NULL) {
+        return NGX_ERROR;
+    }
+
+    part->text.data = run;
+    part->text.len = last - run;
+    ngx_str_null(&part->name);
+    part->line = 0;
+    part->fragment = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_wapress_line(u_char *start, u_char *p)
+{
+    ngx_uint_t  line;
+
+    line = 1;
+
+    while (start < p) {
+        if (*start++ == '\n') {
+            line++;
+        }
+    }
+
+    return line;
+}
+
+
+/*
+ * Called when the location's configuration is merged, so that markers
+ * can name fragments defined at any level: every marker must name a
+ * fragment of the location.
+ */
+
+ngx_int_t
+ngx_http_wapress_layout_resolve(ngx_conf_t *cf,
+    ngx_http_wapress_loc_conf_t *wlcf)
+{
+    ngx_uint_t                    i, j, k, n;
+    ngx_http_wapress_part_t      *part;
+    ngx_http_wapress_fragment_t  *frag;
+
+    part = wlcf->layout->parts.elts;
+    n = wlcf->fragments ? wlcf->fragments->nelts : 0;
+    frag = n ? wlcf->fragments->elts : NULL;
+
+    wlcf->used = ngx_palloc(cf->pool, (n + 1) * sizeof(ngx_uint_t));
+    if (wlcf->used == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < wlcf->layout->parts.nelts; i++) {
+
+        if (part[i].name.len == 0) {
+            continue;
+        }
+
+        for (j = 0; j < n; j++) {
+            if (frag[j].name.len == part[i].name.len
+                && ngx_strncmp(frag[j].name.data, part[i].name.data,
+                               part[i].name.len)
+                   == 0)
+            {
+                break;
+            }
+        }
+
+        if (j == n) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "wapress: layout \"%V\", line %ui: marker names "
+                          "fragment \"%V\", which is not defined by a "
+                          "wapress_fragment of the location",
+                          &wlcf->layout->path, part[i].line,
+                          &part[i].name);
+            return NGX_ERROR;
+        }
+
+        part[i].fragment = j;
+
+        for (k = 0; k < wlcf->nused; k++) {
+            if (wlcf->used[k] == j) {
+                break;
+            }
+        }
+
+        if (k == wlcf->nused) {
+            wlcf->used[wlcf->nused++] = j;
+        }
+    }
+
+    return NGX_OK;
+}

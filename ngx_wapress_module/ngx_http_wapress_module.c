@@ -1,0 +1,239 @@
+
+/*
+ * ngx_http_wapress_module.c: the module's surface: the wapress_*
+ * directives, creating and merging the configurations, and the worker
+ * start and exit hooks.  The work is done in the other files:
+ * _layout.c (layouts and markers), _fragment.c (fragments, templates,
+ * rendering), _handler.c (the content handler), _fetch.c (one page's
+ * Redis lookups), _redis.c (the per-worker Redis connections).
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_wapress_module.h"
+#include "ngx_http_wapress_layout.h"
+#include "ngx_http_wapress_fragment.h"
+
+
+static void *ngx_http_wapress_create_main_conf(ngx_conf_t *cf);
+static void *ngx_http_wapress_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_wapress_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_wapress_redis(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static void ngx_http_wapress_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_command_t  ngx_http_wapress_commands[] = {
+
+    { ngx_string("wapress_layout"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_wapress_layout,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("wapress_fragment"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
+      ngx_http_wapress_fragment,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("wapress_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_wapress_redis,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("wapress_redis_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_wapress_loc_conf_t, timeout),
+      NULL },
+
+    { ngx_string("wapress_redis_connect_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_wapress_loc_conf_t, connect_timeout),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_wapress_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+
+    ngx_http_wapress_create_main_conf,     /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_wapress_create_loc_conf,      /* create location configuration */
+    ngx_http_wapress_merge_loc_conf        /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_wapress_module = {
+    NGX_MODULE_V1,
+    &ngx_http_wapress_module_ctx,          /* module context */
+    ngx_http_wapress_commands,             /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_wapress_exit_process,         /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static void *
+ngx_http_wapress_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_wapress_main_conf_t  *wmcf;
+
+    wmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_wapress_main_conf_t));
+    if (wmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     wmcf->default_server = NULL;
+     */
+
+    if (ngx_array_init(&wmcf->servers, cf->pool, 2,
+                       sizeof(ngx_http_wapress_redis_server_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    if (ngx_array_init(&wmcf->templates, cf->pool, 8,
+                       sizeof(ngx_http_wapress_template_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return wmcf;
+}
+
+
+static void *
+ngx_http_wapress_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_wapress_loc_conf_t  *wlcf;
+
+    wlcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_wapress_loc_conf_t));
+    if (wlcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     wlcf->layout = NULL;
+     *     wlcf->used = NULL;
+     *     wlcf->nused = 0;
+     */
+
+    wlcf->fragments = NGX_CONF_UNSET_PTR;
+    wlcf->redis = NGX_CONF_UNSET_PTR;
+    wlcf->connect_timeout = NGX_CONF_UNSET_MSEC;
+    wlcf->timeout = NGX_CONF_UNSET_MSEC;
+
+    return wlcf;
+}
+
+
+static char *
+ngx_http_wapress_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_wapress_loc_conf_t *prev = parent;
+    ngx_http_wapress_loc_conf_t *conf = child;
+
+    ngx_str_t                      addr;
+    ngx_http_wapress_main_conf_t  *wmcf;
+
+    ngx_conf_merge_ptr_value(conf->fragments, prev->fragments, NULL);
+    ngx_conf_merge_ptr_value(conf->redis, prev->redis, NULL);
+    ngx_conf_merge_msec_value(conf->connect_timeout, prev->connect_timeout,
+                              500);
+    ngx_conf_merge_msec_value(conf->timeout, prev->timeout, 500);
+
+    if (conf->layout == NULL) {
+        return NGX_CONF_OK;
+    }
+
+    if (conf->redis == NULL) {
+        wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_wapress_module);
+
+        if (wmcf->default_server == NULL) {
+            ngx_str_set(&addr, "127.0.0.1:6379");
+
+            if (ngx_http_wapress_redis_parse(cf, &addr, 1, &wmcf->servers,
+                                             &wmcf->default_server)
+                != NGX_CONF_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        conf->redis = wmcf->default_server;
+    }
+
+    if (ngx_http_wapress_layout_resolve(cf, conf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_wapress_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_wapress_loc_conf_t *wlcf = conf;
+
+    ngx_str_t                     *value;
+    ngx_http_wapress_main_conf_t  *wmcf;
+
+    if (wlcf->redis != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_wapress_module);
+    value = cf->args->elts;
+
+    return ngx_http_wapress_redis_parse(cf, &value[1], cf->args->nelts - 1,
+                                        &wmcf->servers, &wlcf->redis);
+}
+
+
+static void
+ngx_http_wapress_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_wapress_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_wapress_module);
+    if (wmcf == NULL) {
+        return;
+    }
+
+    ngx_http_wapress_redis_cleanup(&wmcf->servers);
+}

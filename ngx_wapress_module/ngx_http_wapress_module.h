@@ -1,0 +1,115 @@
+
+/*
+ * ngx_http_wapress_module.h: what the module's files share: the module
+ * object, the main and location configurations, the fragment and layout
+ * types, and the per-request context of the page assembler.
+ */
+
+
+#ifndef _NGX_HTTP_WAPRESS_MODULE_H_INCLUDED_
+#define _NGX_HTTP_WAPRESS_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <jansson.h>
+
+#include "ngx_http_wapress_mustache.h"
+#include "ngx_http_wapress_redis.h"
+
+
+#define NGX_HTTP_WAPRESS_TYPE_HTML           0
+#define NGX_HTTP_WAPRESS_TYPE_JSON           1
+#define NGX_HTTP_WAPRESS_TYPE_TEXT           2
+
+/* the state of one fragment of one page */
+#define NGX_HTTP_WAPRESS_PENDING             0
+#define NGX_HTTP_WAPRESS_FOUND               1
+#define NGX_HTTP_WAPRESS_MISSING             2
+#define NGX_HTTP_WAPRESS_FAILED              3
+
+#define NGX_HTTP_WAPRESS_NAME_MAX            64
+
+
+typedef struct {
+    ngx_str_t                        path;
+    ngx_http_wapress_mustache_t     *tpl;
+} ngx_http_wapress_template_t;
+
+
+typedef struct {
+    ngx_str_t                        name;
+    ngx_http_complex_value_t         key;
+    ngx_http_complex_value_t        *field;      /* NULL: GET, else HGET */
+    ngx_http_wapress_template_t     *template;   /* NULL for type=html */
+    ngx_str_t                        deflt;      /* rendered default */
+    ngx_uint_t                       type;       /* NGX_HTTP_WAPRESS_TYPE_* */
+    unsigned                         has_default:1;
+    unsigned                         required:1;
+} ngx_http_wapress_fragment_t;
+
+
+/* one static run of a layout and the marker that follows it, if any */
+typedef struct {
+    ngx_str_t                        text;
+    ngx_str_t                        name;       /* empty after the last */
+    ngx_uint_t                       line;       /* of the marker */
+    ngx_uint_t                       fragment;   /* index, set at merge */
+} ngx_http_wapress_part_t;
+
+
+typedef struct {
+    ngx_str_t                        path;
+    ngx_array_t                      parts;      /* ngx_http_wapress_part_t */
+} ngx_http_wapress_layout_t;
+
+
+typedef struct {
+    ngx_array_t                      servers;    /* redis_server_t * */
+    ngx_array_t                      templates;  /* template_t * */
+    ngx_http_wapress_redis_server_t *default_server;
+} ngx_http_wapress_main_conf_t;
+
+
+typedef struct {
+    ngx_http_wapress_layout_t       *layout;
+    ngx_array_t                     *fragments;  /* fragment_t */
+    ngx_http_wapress_redis_server_t *redis;
+    ngx_msec_t                       connect_timeout;
+    ngx_msec_t                       timeout;
+
+    /* of a location with a layout: which fragments the layout uses */
+    ngx_uint_t                      *used;
+    ngx_uint_t                       nused;
+} ngx_http_wapress_loc_conf_t;
+
+
+typedef struct ngx_http_wapress_batch_s  ngx_http_wapress_batch_t;
+
+
+/* what one page knows of one of its fragments */
+typedef struct {
+    ngx_str_t                        key;
+    ngx_str_t                        field;      /* of HGET, else empty */
+    ngx_str_t                        value;      /* rendered */
+    ngx_uint_t                       state;      /* NGX_HTTP_WAPRESS_* */
+} ngx_http_wapress_result_t;
+
+
+typedef struct {
+    ngx_http_request_t              *request;
+    ngx_http_wapress_loc_conf_t     *conf;
+    ngx_http_wapress_result_t       *results;    /* one per fragment */
+    ngx_http_wapress_batch_t        *batch;      /* replies in flight */
+    ngx_uint_t                       waiting;
+    ngx_event_t                      event;      /* deadline; posted when
+                                                    the last reply is in */
+    unsigned                         done:1;
+} ngx_http_wapress_ctx_t;
+
+
+extern ngx_module_t  ngx_http_wapress_module;
+
+
+#endif /* _NGX_HTTP_WAPRESS_MODULE_H_INCLUDED_ */

@@ -1,0 +1,152 @@
+package t::WapressTest;
+
+# Shared defaults for the wapress test suite, for the real
+# Test::Nginx::Socket and the compatible runner in t/lib alike:
+#
+# - every block gets "wapress_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;" in
+#   http_config unless it names a wapress_redis itself, and
+#   no_error_log [error] / [alert] / [crit] unless it checks logs itself;
+# - redis(@args) speaks RESP to the test Redis (arguments sent as bulk
+#   strings, binary safe) and returns the reply; redis_at($port, @args) and
+#   redis_unix($path, @args) talk to another server;
+# - start_redis($port, @options) / stop_redis($port) run a private
+#   redis-server for tests that kill or pause it.
+
+use Test::Nginx::Socket -Base;
+use IO::Socket::INET;
+use IO::Socket::UNIX;
+use File::Path qw(make_path);
+use Time::HiRes qw(sleep);
+
+our @EXPORT = qw(redis redis_at redis_unix start_redis stop_redis
+                 redis_pid example_file);
+
+$ENV{TEST_NGINX_REDIS_PORT} ||= 6399;
+$ENV{TEST_NGINX_REDIS_AUTH_PORT} ||= 6398;
+$ENV{TEST_NGINX_ROOT} ||= Cwd::cwd();
+$ENV{TEST_NGINX_EXAMPLE} ||= "$ENV{TEST_NGINX_ROOT}/examples/seed-page";
+$ENV{TEST_NGINX_REDIS_DIR} ||= "$ENV{TEST_NGINX_ROOT}/build/test-redis";
+$ENV{TEST_NGINX_REDIS_SOCKET} ||= "$ENV{TEST_NGINX_REDIS_DIR}/main/redis.sock";
+
+add_block_preprocessor(sub {
+    my $block = shift;
+
+    my $http = $block->http_config // '';
+    if ($http !~ /wapress_redis\s/) {
+        $block->set_value('http_config',
+            "    wapress_redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT};\n"
+            . $http);
+    }
+
+    if (!defined $block->no_error_log && !defined $block->error_log
+        && !defined $block->must_die)
+    {
+        $block->set_value('no_error_log', "[error]\n[alert]\n[crit]\n");
+    }
+});
+
+sub example_file ($) {
+    my $name = shift;
+    open my $fh, '<:raw', "$ENV{TEST_NGINX_EXAMPLE}/$name"
+        or die "cannot open $name: $!";
+    local $/;
+    return scalar <$fh>;
+}
+
+sub _resp_read ($) {
+    my $sock = shift;
+    my $line = <$sock>;
+    defined $line or die "redis: connection closed\n";
+    $line =~ s/\r\n\z//;
+    my ($type, $rest) = (substr($line, 0, 1), substr($line, 1));
+    return $rest if $type eq '+' || $type eq ':';
+    return "ERR:$rest" if $type eq '-';
+    if ($type eq '$') {
+        return undef if $rest < 0;
+        my $buf = '';
+        while (length($buf) < $rest + 2) {
+            my $n = read($sock, $buf, $rest + 2 - length($buf), length $buf);
+            die "redis: short read\n" unless $n;
+        }
+        return substr($buf, 0, $rest);
+    }
+    if ($type eq '*') {
+        return undef if $rest < 0;
+        return [map { _resp_read($sock) } 1 .. $rest];
+    }
+    die "redis: bad reply line '$line'\n";
+}
+
+sub _resp_cmd ($@) {
+    my ($sock, @args) = @_;
+    my $req = '*' . @args . "\r\n";
+    $req .= '$' . length($_) . "\r\n$_\r\n" for @args;
+    print $sock $req;
+    return _resp_read($sock);
+}
+
+sub redis_at ($@) {
+    my ($port, @args) = @_;
+    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                     PeerPort => $port, Timeout => 5)
+        or die "cannot connect to redis at $port: $!\n";
+    binmode $sock;
+    return _resp_cmd($sock, @args);
+}
+
+sub redis_unix ($@) {
+    my ($path, @args) = @_;
+    my $sock = IO::Socket::UNIX->new(Peer => $path)
+        or die "cannot connect to redis at $path: $!\n";
+    binmode $sock;
+    return _resp_cmd($sock, @args);
+}
+
+sub redis (@) {
+    return redis_at($ENV{TEST_NGINX_REDIS_PORT}, @_);
+}
+
+sub _redis_dir ($) {
+    return "$ENV{TEST_NGINX_REDIS_DIR}/private-$_[0]";
+}
+
+sub redis_pid ($) {
+    my $port = shift;
+    open my $fh, '<', _redis_dir($port) . '/redis.pid' or return undef;
+    my $pid = <$fh>;
+    chomp $pid;
+    return $pid;
+}
+
+sub start_redis ($@) {
+    my ($port, @opts) = @_;
+    my $dir = _redis_dir($port);
+    make_path($dir);
+    system('redis-server', '--daemonize', 'yes', '--bind', '127.0.0.1',
+           '--port', $port, '--dir', $dir, '--pidfile', "$dir/redis.pid",
+           '--logfile', "$dir/redis.log", '--save', '', '--appendonly',
+           'no', @opts) == 0 or die "cannot start redis-server on $port\n";
+    for (1 .. 100) {
+        my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                         PeerPort => $port);
+        if ($sock && redis_pid($port)) {
+            return;
+        }
+        sleep 0.05;
+    }
+    die "redis-server on $port did not start\n";
+}
+
+sub stop_redis ($) {
+    my $port = shift;
+    my $pid = redis_pid($port) or return;
+    kill 'CONT', $pid;
+    kill 'KILL', $pid;
+    for (1 .. 100) {
+        last unless kill 0, $pid;
+        sleep 0.02;
+    }
+    unlink _redis_dir($port) . '/redis.pid';
+}
+
+1;

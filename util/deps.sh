@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# util/deps.sh [build|test|demo|bench|asan]: installs, with apt-get, the
+# Debian packages a make target needs and is quiet when they are all there.
+set -euo pipefail
+
+build=(build-essential libhiredis-dev libjansson-dev libpcre2-dev zlib1g-dev
+       dpkg-dev ca-certificates)
+test=(redis-server redis-tools libtest-base-perl libtext-diff-perl
+      libtest-longstring-perl libwww-perl liburi-perl libipc-run-perl
+      liblist-moreutils-perl curl)
+extra=()
+case "${1:-build}" in
+    build) ;;
+    test|demo) extra=("${test[@]}") ;;
+    modules) extra=(nginx-dev nginx) ;;
+    asan) extra=("${test[@]}" clang libclang-rt-14-dev valgrind) ;;
+    bench) extra=("${test[@]}" nginx libnginx-mod-http-lua lua-nginx-redis
+                  wrk valgrind) ;;
+    *) echo "usage: $0 [build|test|demo|modules|asan|bench]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${build[@]}" "${extra[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null \
+         | grep -q 'install ok installed'; then
+        missing+=("$p")
+    fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps.sh: installing ${missing[*]}"
+sudo=
+[ "$(id -u)" -eq 0 ] || sudo=sudo
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# util/run-tests.sh [PROVE ARGS]: runs the test suite (prove -r t by
+# default) against build/nginx/sbin/nginx with its own Redis servers:
+# a plain one (TCP and unix socket) and one that needs AUTH.  Uses the
+# real Test::Nginx::Socket where Perl finds it, else the compatible runner
+# in t/lib.  Exits non-zero on any failure.
+set -u
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+export TEST_NGINX_BINARY=${TEST_NGINX_BINARY:-$root/build/nginx/sbin/nginx}
+export TEST_NGINX_REDIS_PORT=${TEST_NGINX_REDIS_PORT:-6399}
+export TEST_NGINX_REDIS_AUTH_PORT=${TEST_NGINX_REDIS_AUTH_PORT:-6398}
+export TEST_NGINX_REDIS_DIR=$root/build/test-redis
+export TEST_NGINX_REDIS_SOCKET=$TEST_NGINX_REDIS_DIR/main/redis.sock
+export TEST_NGINX_EXAMPLE=$root/examples/seed-page
+export TEST_NGINX_ROOT=$root
+
+stop() {
+    util/redis.sh stop "$TEST_NGINX_REDIS_DIR/main"
+    util/redis.sh stop "$TEST_NGINX_REDIS_DIR/auth"
+}
+trap stop EXIT
+
+util/redis.sh start "$TEST_NGINX_REDIS_DIR/main" "$TEST_NGINX_REDIS_PORT" \
+    || exit 1
+REDISCLI_AUTH=s3cret util/redis.sh start "$TEST_NGINX_REDIS_DIR/auth" \
+    "$TEST_NGINX_REDIS_AUTH_PORT" --requirepass s3cret \
+    --user alice on '>wonderland' '~*' '+@all' || exit 1
+
+export PERL5LIB=$root${PERL5LIB:+:$PERL5LIB}
+if ! perl -MTest::Nginx::Socket -e1 2>/dev/null; then
+    export PERL5LIB=$root/t/lib:$PERL5LIB
+fi
+echo "Test::Nginx::Socket: $(perl -MTest::Nginx::Socket \
+    -e 'print $INC{"Test/Nginx/Socket.pm"}' 2>/dev/null)"
+echo "nginx: $TEST_NGINX_BINARY"
+
+if [ $# -eq 0 ]; then
+    set -- -r t
+fi
+prove "$@"

@@ -20,7 +20,6 @@
 #include "ngx_http_wapress_module.h"
 #include "ngx_http_wapress_fetch.h"
 #include "ngx_http_wapress_fragment.h"
-#include "ngx_http_wapress_handler.h"
 
 
 typedef struct {
@@ -31,6 +30,7 @@ typedef struct {
 
 struct ngx_http_wapress_batch_s {
     ngx_http_wapress_ctx_t          *ctx;        /* NULL: detached */
+    ngx_http_wapress_batch_t        *next;       /* of the same request */
     ngx_uint_t                       pending;    /* callbacks to come */
     ngx_http_wapress_slot_t          slots[1];
 };
@@ -43,11 +43,12 @@ static void ngx_http_wapress_fetch_result(ngx_http_wapress_ctx_t *ctx,
 
 
 ngx_int_t
-ngx_http_wapress_fetch(ngx_http_wapress_ctx_t *ctx)
+ngx_http_wapress_fetch(ngx_http_wapress_ctx_t *ctx, ngx_uint_t *frags,
+    ngx_uint_t n)
 {
     int                           argc;
     size_t                        argvlen[3];
-    ngx_uint_t                    i, k;
+    ngx_uint_t                    i, k, asked;
     const char                   *argv[3], *err;
     redisAsyncContext            *ac;
     ngx_http_request_t           *r;
@@ -59,10 +60,15 @@ ngx_http_wapress_fetch(ngx_http_wapress_ctx_t *ctx)
     r = ctx->request;
     wlcf = ctx->conf;
     frag = wlcf->fragments->elts;
+    asked = 0;
 
-    for (k = 0; k < wlcf->nused; k++) {
-        i = wlcf->used[k];
+    for (k = 0; k < n; k++) {
+        i = frags[k];
         res = &ctx->results[i];
+
+        if (res->state != NGX_HTTP_WAPRESS_UNASKED) {
+            continue;
+        }
 
         if (ngx_http_complex_value(r, &frag[i].key, &res->key) != NGX_OK) {
             return NGX_ERROR;
@@ -74,37 +80,47 @@ ngx_http_wapress_fetch(ngx_http_wapress_ctx_t *ctx)
         {
             return NGX_ERROR;
         }
+
+        res->state = NGX_HTTP_WAPRESS_PENDING;
+        asked++;
+    }
+
+    if (asked == 0) {
+        return NGX_OK;
     }
 
     ac = ngx_http_wapress_redis_get(wlcf->redis, wlcf->connect_timeout,
                                     r->connection->log, &err);
 
-    if (ac == NULL) {
-        for (k = 0; k < wlcf->nused; k++) {
-            i = wlcf->used[k];
-            ctx->results[i].state = NGX_HTTP_WAPRESS_FAILED;
-            ngx_http_wapress_log_result(ctx, i, err);
+    batch = NULL;
+
+    if (ac != NULL) {
+        batch = ngx_alloc(sizeof(ngx_http_wapress_batch_t)
+                          + (asked - 1) * sizeof(ngx_http_wapress_slot_t),
+                          r->connection->log);
+        if (batch == NULL) {
+            return NGX_ERROR;
         }
 
-        return NGX_OK;
+        batch->ctx = ctx;
+        batch->pending = 0;
+        batch->next = ctx->batches;
+        ctx->batches = batch;
     }
 
-    batch = ngx_alloc(sizeof(ngx_http_wapress_batch_t)
-                      + (wlcf->nused - 1) * sizeof(ngx_http_wapress_slot_t),
-                      r->connection->log);
-    if (batch == NULL) {
-        return NGX_ERROR;
-    }
-
-    batch->ctx = ctx;
-    batch->pending = 0;
-
-    for (k = 0; k < wlcf->nused; k++) {
-        i = wlcf->used[k];
+    for (k = 0; k < n; k++) {
+        i = frags[k];
         res = &ctx->results[i];
 
-        batch->slots[k].batch = batch;
-        batch->slots[k].fragment = i;
+        if (res->state != NGX_HTTP_WAPRESS_PENDING) {
+            continue;
+        }
+
+        if (ac == NULL) {
+            res->state = NGX_HTTP_WAPRESS_FAILED;
+            ngx_http_wapress_log_result(ctx, i, err);
+            continue;
+        }
 
         if (frag[i].field == NULL) {
             argv[0] = "GET";
@@ -122,8 +138,12 @@ ngx_http_wapress_fetch(ngx_http_wapress_ctx_t *ctx)
         argv[1] = (const char *) res->key.data;
         argvlen[1] = res->key.len;
 
+        batch->slots[batch->pending].batch = batch;
+        batch->slots[batch->pending].fragment = i;
+
         if (redisAsyncCommandArgv(ac, ngx_http_wapress_fetch_reply,
-                                  &batch->slots[k], argc, argv, argvlen)
+                                  &batch->slots[batch->pending], argc, argv,
+                                  argvlen)
             != REDIS_OK)
         {
             res->state = NGX_HTTP_WAPRESS_FAILED;
@@ -136,37 +156,41 @@ ngx_http_wapress_fetch(ngx_http_wapress_ctx_t *ctx)
         ctx->waiting++;
     }
 
-    if (batch->pending == 0) {
-        ngx_free(batch);
-        return NGX_OK;
-    }
-
-    ctx->batch = batch;
-
     return NGX_OK;
 }
 
 
 void
-ngx_http_wapress_fetch_detach(ngx_http_wapress_ctx_t *ctx)
+ngx_http_wapress_fetch_detach(ngx_http_wapress_ctx_t *ctx,
+    const char *cause)
 {
-    ngx_http_wapress_batch_t  *batch;
+    ngx_uint_t                 i;
+    ngx_http_wapress_batch_t  *batch, *next;
 
-    batch = ctx->batch;
+    for (batch = ctx->batches; batch; batch = next) {
+        next = batch->next;
 
-    if (batch == NULL) {
-        return;
+        if (batch->pending == 0) {
+            ngx_free(batch);
+            continue;
+        }
+
+        /* the replies still to come free it */
+        batch->ctx = NULL;
     }
 
-    ctx->batch = NULL;
+    ctx->batches = NULL;
+    ctx->waiting = 0;
 
-    if (batch->pending == 0) {
-        ngx_free(batch);
-        return;
+    for (i = 0; i < ctx->conf->fragments->nelts; i++) {
+        if (ctx->results[i].state == NGX_HTTP_WAPRESS_PENDING) {
+            ctx->results[i].state = NGX_HTTP_WAPRESS_FAILED;
+
+            if (cause != NULL) {
+                ngx_http_wapress_log_result(ctx, i, cause);
+            }
+        }
     }
-
-    /* the replies still to come free it */
-    batch->ctx = NULL;
 }
 
 
@@ -195,11 +219,10 @@ ngx_http_wapress_fetch_reply(redisAsyncContext *ac, void *rep,
 
     ngx_http_wapress_fetch_result(ctx, slot->fragment, ac, rep);
 
-    if (--ctx->waiting == 0) {
-        ctx->batch = NULL;
-        ngx_free(batch);
+    ctx->waiting--;
 
-        ngx_http_wapress_wake(ctx);
+    if (ctx->waiting == 0 || ctx->wake_each) {
+        ctx->wake(ctx);
     }
 }
 

@@ -17,15 +17,23 @@
 
 
 /*
- * Evaluates the keys of the fragments the page uses and sends their
- * lookups.  ctx->waiting counts the replies to wait for; fragments that
- * cannot be asked are marked failed at once.  When the last reply is in,
- * ngx_http_wapress_wake() is called.  NGX_ERROR: out of memory.
+ * Evaluates the keys of fragments frags[0 .. n - 1] (indexes into the
+ * location's fragments; those asked before are skipped) and sends their
+ * lookups together.  ctx->waiting counts the replies to come; fragments
+ * that cannot be asked are marked failed at once.  As replies arrive,
+ * ctx->wake(ctx) is called: after each one if ctx->wake_each, else after
+ * the last.  NGX_ERROR: out of memory or a key that cannot be evaluated.
  */
-ngx_int_t ngx_http_wapress_fetch(ngx_http_wapress_ctx_t *ctx);
+ngx_int_t ngx_http_wapress_fetch(ngx_http_wapress_ctx_t *ctx,
+    ngx_uint_t *frags, ngx_uint_t n);
 
-/* the request no longer waits: replies still in flight are dropped */
-void ngx_http_wapress_fetch_detach(ngx_http_wapress_ctx_t *ctx);
+/*
+ * The request no longer waits (deadline, finished, or gone): replies
+ * still in flight will be dropped; fragments still pending are marked
+ * failed, with a log line naming "cause" unless it is NULL.
+ */
+void ngx_http_wapress_fetch_detach(ngx_http_wapress_ctx_t *ctx,
+    const char *cause);
 
 /* logs one line for a fragment that was not found or failed */
 void ngx_http_wapress_log_result(ngx_http_wapress_ctx_t *ctx,

@@ -16,6 +16,7 @@
 
 #include "ngx_http_wapress_module.h"
 #include "ngx_http_wapress_fragment.h"
+#include "ngx_http_wapress_marker.h"
 
 
 typedef struct {
@@ -58,15 +59,12 @@ ngx_http_wapress_fragment(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
-    if (value[1].len == 0 || value[1].len > NGX_HTTP_WAPRESS_NAME_MAX) {
+    if (value[1].len == 0 || value[1].len > NGX_HTTP_WAPRESS_MARKER_NAME_MAX) {
         return "has a fragment name that is empty or longer than 64";
     }
 
     for (p = value[1].data; p < value[1].data + value[1].len; p++) {
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
-              || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'
-              || *p == '.' || *p == ':'))
-        {
+        if (!ngx_http_wapress_marker_name_char(*p)) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid fragment name \"%V\": use letters, "
                                "digits, \"_\", \"-\", \".\" and \":\"",

@@ -17,6 +17,7 @@
 #include "ngx_http_wapress_fetch.h"
 
 
+static void ngx_http_wapress_wake(ngx_http_wapress_ctx_t *ctx);
 static void ngx_http_wapress_event_handler(ngx_event_t *ev);
 static ngx_int_t ngx_http_wapress_send(ngx_http_wapress_ctx_t *ctx);
 static void ngx_http_wapress_cleanup(void *data);
@@ -55,6 +56,7 @@ ngx_http_wapress_handler(ngx_http_request_t *r)
     ctx->conf = wlcf;
     ctx->results = (ngx_http_wapress_result_t *) &ctx[1];
 
+    ctx->wake = ngx_http_wapress_wake;
     ctx->event.handler = ngx_http_wapress_event_handler;
     ctx->event.data = ctx;
     ctx->event.log = r->connection->log;
@@ -69,7 +71,7 @@ ngx_http_wapress_handler(ngx_http_request_t *r)
 
     ngx_http_set_ctx(r, ctx, ngx_http_wapress_module);
 
-    if (wlcf->nused && ngx_http_wapress_fetch(ctx) != NGX_OK) {
+    if (ngx_http_wapress_fetch(ctx, wlcf->used, wlcf->nused) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -92,7 +94,7 @@ ngx_http_wapress_handler(ngx_http_request_t *r)
 }
 
 
-void
+static void
 ngx_http_wapress_wake(ngx_http_wapress_ctx_t *ctx)
 {
     if (ctx->event.timer_set) {
@@ -109,7 +111,6 @@ ngx_http_wapress_event_handler(ngx_event_t *ev)
     ngx_http_wapress_ctx_t *ctx = ev->data;
 
     u_char                        cause[64];
-    ngx_uint_t                    i, k;
     ngx_connection_t             *c;
     ngx_http_request_t           *r;
     ngx_http_wapress_loc_conf_t  *wlcf;
@@ -129,17 +130,12 @@ ngx_http_wapress_event_handler(ngx_event_t *ev)
         ngx_snprintf(cause, sizeof(cause), "timed out after %Mms%Z",
                      wlcf->timeout);
 
-        for (k = 0; k < wlcf->nused; k++) {
-            i = wlcf->used[k];
+        ngx_http_wapress_fetch_detach(ctx, (char *) cause);
 
-            if (ctx->results[i].state == NGX_HTTP_WAPRESS_PENDING) {
-                ctx->results[i].state = NGX_HTTP_WAPRESS_FAILED;
-                ngx_http_wapress_log_result(ctx, i, (char *) cause);
-            }
-        }
+    } else {
+        ngx_http_wapress_fetch_detach(ctx, NULL);
     }
 
-    ngx_http_wapress_fetch_detach(ctx);
     ctx->done = 1;
 
     if (r->read_event_handler == ngx_http_test_reading) {
@@ -287,5 +283,5 @@ ngx_http_wapress_cleanup(void *data)
         ngx_delete_posted_event(&ctx->event);
     }
 
-    ngx_http_wapress_fetch_detach(ctx);
+    ngx_http_wapress_fetch_detach(ctx, NULL);
 }

@@ -18,8 +18,5 @@
 
 ngx_int_t ngx_http_wapress_handler(ngx_http_request_t *r);
 
-/* every lookup of the page has its answer: finish it in a posted event */
-void ngx_http_wapress_wake(ngx_http_wapress_ctx_t *ctx);
-
 
 #endif /* _NGX_HTTP_WAPRESS_HANDLER_H_INCLUDED_ */

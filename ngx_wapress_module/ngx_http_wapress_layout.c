@@ -3,11 +3,7 @@
  * ngx_http_wapress_layout.c: reads a layout when the configuration loads
  * and splits it into static runs and fragment markers, so that a request
  * only sends the runs (from configuration memory, without copying) and
- * the fragments between them.  Also the marker syntax itself:
- *
- *     <!--# wapress fragment="NAME" -->
- *
- * (spaces are free around the parts; the name may be in single quotes).
+ * the fragments between them.  The marker syntax is in _marker.c.
  */
 
 
@@ -17,178 +13,13 @@
 
 #include "ngx_http_wapress_module.h"
 #include "ngx_http_wapress_layout.h"
+#include "ngx_http_wapress_marker.h"
 #include "ngx_http_wapress_handler.h"
 
 
-static u_char *ngx_http_wapress_skip_space(u_char *p, u_char *last);
-static ngx_int_t ngx_http_wapress_match(u_char **pp, u_char *last,
-    const char *word, size_t len);
 static ngx_int_t ngx_http_wapress_layout_split(ngx_conf_t *cf,
     ngx_http_wapress_layout_t *layout, ngx_str_t *text);
 static ngx_uint_t ngx_http_wapress_line(u_char *start, u_char *p);
-
-
-#define ngx_http_wapress_is_space(c)                                          \
-    ((c) == ' ' || (c) == '\t' || (c) == '\r' || (c) == '\n')
-
-#define ngx_http_wapress_is_name_char(c)                                      \
-    (((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z')                \
-     || ((c) >= '0' && (c) <= '9') || (c) == '_' || (c) == '-'                \
-     || (c) == '.' || (c) == ':')
-
-
-ngx_int_t
-ngx_http_wapress_marker_parse(u_char *p, u_char *last, ngx_str_t *name,
-    u_char **end, char **err)
-{
-    u_char     *start, quote;
-    ngx_int_t   rc;
-
-    start = p;
-
-    rc = ngx_http_wapress_match(&p, last, "<!--#", 5);
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    p = ngx_http_wapress_skip_space(p, last);
-
-    rc = ngx_http_wapress_match(&p, last, "wapress", 7);
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    if (p == last) {
-        return NGX_AGAIN;
-    }
-
-    if (!ngx_http_wapress_is_space(*p)) {
-        /* "<!--# wapressx": some other command */
-        return NGX_DECLINED;
-    }
-
-    /* from here on it is ours: anything unexpected is an error */
-
-    p = ngx_http_wapress_skip_space(p, last);
-
-    rc = ngx_http_wapress_match(&p, last, "fragment", 8);
-    if (rc == NGX_DECLINED) {
-        *err = "expected fragment=\"NAME\"";
-        return NGX_ERROR;
-    }
-
-    if (rc == NGX_AGAIN) {
-        goto again;
-    }
-
-    p = ngx_http_wapress_skip_space(p, last);
-
-    if (p == last) {
-        goto again;
-    }
-
-    if (*p++ != '=') {
-        *err = "expected \"=\" after \"fragment\"";
-        return NGX_ERROR;
-    }
-
-    p = ngx_http_wapress_skip_space(p, last);
-
-    if (p == last) {
-        goto again;
-    }
-
-    quote = *p++;
-
-    if (quote != '"' && quote != '\'') {
-        *err = "expected a quoted fragment name";
-        return NGX_ERROR;
-    }
-
-    name->data = p;
-
-    while (p < last && ngx_http_wapress_is_name_char(*p)) {
-        p++;
-    }
-
-    if (p == last) {
-        goto again;
-    }
-
-    name->len = p - name->data;
-
-    if (*p++ != quote) {
-        *err = "invalid character in fragment name";
-        return NGX_ERROR;
-    }
-
-    if (name->len == 0 || name->len > NGX_HTTP_WAPRESS_NAME_MAX) {
-        *err = "fragment name must have 1 to 64 characters";
-        return NGX_ERROR;
-    }
-
-    p = ngx_http_wapress_skip_space(p, last);
-
-    rc = ngx_http_wapress_match(&p, last, "-->", 3);
-    if (rc == NGX_DECLINED) {
-        *err = "expected \"-->\" after the fragment name";
-        return NGX_ERROR;
-    }
-
-    if (rc == NGX_AGAIN) {
-        goto again;
-    }
-
-    *end = p;
-
-    return NGX_OK;
-
-again:
-
-    if (last - start >= NGX_HTTP_WAPRESS_MARKER_MAX) {
-        *err = "unterminated marker";
-        return NGX_ERROR;
-    }
-
-    return NGX_AGAIN;
-}
-
-
-static u_char *
-ngx_http_wapress_skip_space(u_char *p, u_char *last)
-{
-    while (p < last && ngx_http_wapress_is_space(*p)) {
-        p++;
-    }
-
-    return p;
-}
-
-
-/* NGX_OK and *pp moved past "word", NGX_DECLINED, or NGX_AGAIN */
-
-static ngx_int_t
-ngx_http_wapress_match(u_char **pp, u_char *last, const char *word,
-    size_t len)
-{
-    size_t   n;
-    u_char  *p;
-
-    p = *pp;
-    n = ngx_min(len, (size_t) (last - p));
-
-    if (ngx_strncmp(p, word, n) != 0) {
-        return NGX_DECLINED;
-    }
-
-    if (n < len) {
-        return NGX_AGAIN;
-    }
-
-    *pp = p + len;
-
-    return NGX_OK;
-}
 
 
 char *
@@ -279,10 +110,11 @@ static ngx_int_t
 ngx_http_wapress_layout_split(ngx_conf_t *cf,
     ngx_http_wapress_layout_t *layout, ngx_str_t *text)
 {
-    char                     *err;
-    u_char                   *p, *last, *run, *end;
-    ngx_int_t                 rc;
-    ngx_str_t                 name;
+    int                       rc;
+    u_char                   *p, *last, *run;
+    size_t                    len;
+    const char               *err;
+    const u_char             *name, *end;
     ngx_http_wapress_part_t  *part;
 
     if (ngx_array_init(&layout->parts, cf->pool, 8,
@@ -304,22 +136,20 @@ ngx_http_wapress_layout_split(ngx_conf_t *cf,
         }
 
         err = NULL;
-        rc = ngx_http_wapress_marker_parse(p, last, &name, &end, &err);
+        rc = ngx_http_wapress_marker_parse(p, last, &name, &len, &end, &err);
 
-        if (rc == NGX_AGAIN) {
-            /* the layout ends inside something that may be a marker */
-            if (ngx_strlcasestrn(p, last, (u_char *) "wapress", 7 - 1)
-                != NULL)
-            {
-                err = "unterminated marker";
-                rc = NGX_ERROR;
+        if (rc == NGX_HTTP_WAPRESS_MARKER_AGAIN) {
+            /* the layout ends inside what may be a marker */
 
-            } else {
+            if (ngx_strnstr(p, "wapress", last - p) == NULL) {
                 break;
             }
+
+            err = "unterminated marker";
+            rc = NGX_HTTP_WAPRESS_MARKER_BAD;
         }
 
-        if (rc == NGX_ERROR) {
+        if (rc == NGX_HTTP_WAPRESS_MARKER_BAD) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "wapress: malformed marker in layout "
                                "\"%V\", line %ui: %s",
@@ -328,7 +158,7 @@ ngx_http_wapress_layout_split(ngx_conf_t *cf,
             return NGX_ERROR;
         }
 
-        if (rc == NGX_DECLINED) {
+        if (rc == NGX_HTTP_WAPRESS_MARKER_NO) {
             p++;
             continue;
         }
@@ -340,12 +170,13 @@ ngx_http_wapress_layout_split(ngx_conf_t *cf,
 
         part->text.data = run;
         part->text.len = p - run;
-        part->name = name;
+        part->name.data = (u_char *) name;
+        part->name.len = len;
         part->line = ngx_http_wapress_line(text->data, p);
         part->fragment = 0;
 
-        p = end;
-        run = end;
+        p = (u_char *) end;
+        run = p;
     }
 
     part = ngx_array_push(&layout->parts);

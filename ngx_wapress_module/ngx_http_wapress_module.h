@@ -24,12 +24,11 @@
 #define NGX_HTTP_WAPRESS_TYPE_TEXT           2
 
 /* the state of one fragment of one page */
-#define NGX_HTTP_WAPRESS_PENDING             0
-#define NGX_HTTP_WAPRESS_FOUND               1
-#define NGX_HTTP_WAPRESS_MISSING             2
-#define NGX_HTTP_WAPRESS_FAILED              3
-
-#define NGX_HTTP_WAPRESS_NAME_MAX            64
+#define NGX_HTTP_WAPRESS_UNASKED             0
+#define NGX_HTTP_WAPRESS_PENDING             1
+#define NGX_HTTP_WAPRESS_FOUND               2
+#define NGX_HTTP_WAPRESS_MISSING             3
+#define NGX_HTTP_WAPRESS_FAILED              4
 
 
 typedef struct {
@@ -97,16 +96,26 @@ typedef struct {
 } ngx_http_wapress_result_t;
 
 
-typedef struct {
+typedef struct ngx_http_wapress_ctx_s  ngx_http_wapress_ctx_t;
+
+typedef void (*ngx_http_wapress_wake_pt)(ngx_http_wapress_ctx_t *ctx);
+
+
+struct ngx_http_wapress_ctx_s {
     ngx_http_request_t              *request;
     ngx_http_wapress_loc_conf_t     *conf;
     ngx_http_wapress_result_t       *results;    /* one per fragment */
-    ngx_http_wapress_batch_t        *batch;      /* replies in flight */
-    ngx_uint_t                       waiting;
+    ngx_http_wapress_batch_t        *batches;    /* replies in flight */
+    ngx_uint_t                       waiting;    /* replies to come */
+
+    /* called when a reply is in: by the handler when the last one is */
+    ngx_http_wapress_wake_pt         wake;
+    ngx_uint_t                       wake_each;  /* unsigned: 1 */
+
     ngx_event_t                      event;      /* deadline; posted when
-                                                    the last reply is in */
+                                                    the page can go on */
     unsigned                         done:1;
-} ngx_http_wapress_ctx_t;
+};
 
 
 extern ngx_module_t  ngx_http_wapress_module;

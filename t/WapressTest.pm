@@ -8,7 +8,8 @@ package t::WapressTest;
 #   no_error_log [error] / [alert] / [crit] unless it checks logs itself;
 # - redis(@args) speaks RESP to the test Redis (arguments sent as bulk
 #   strings, binary safe) and returns the reply; redis_at($port, @args) and
-#   redis_unix($path, @args) talk to another server;
+#   redis_unix($path, @args) talk to another server, redis_session($port,
+#   [@cmd], ...) sends several commands on one connection;
 # - start_redis($port, @options) / stop_redis($port) run a private
 #   redis-server for tests that kill or pause it.
 
@@ -18,8 +19,8 @@ use IO::Socket::UNIX;
 use File::Path qw(make_path);
 use Time::HiRes qw(sleep);
 
-our @EXPORT = qw(redis redis_at redis_unix start_redis stop_redis
-                 redis_pid example_file);
+our @EXPORT = qw(redis redis_at redis_unix redis_session start_redis
+                 stop_redis redis_pid example_file);
 
 $ENV{TEST_NGINX_REDIS_PORT} ||= 6399;
 $ENV{TEST_NGINX_REDIS_AUTH_PORT} ||= 6398;
@@ -100,6 +101,16 @@ sub redis_unix ($@) {
         or die "cannot connect to redis at $path: $!\n";
     binmode $sock;
     return _resp_cmd($sock, @args);
+}
+
+# several commands on one connection: redis_session($port, [@cmd], ...)
+sub redis_session ($@) {
+    my ($port, @cmds) = @_;
+    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                     PeerPort => $port, Timeout => 5)
+        or die "cannot connect to redis at $port: $!\n";
+    binmode $sock;
+    return map { _resp_cmd($sock, @$_) } @cmds;
 }
 
 sub redis (@) {

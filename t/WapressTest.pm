@@ -54,6 +54,8 @@ sub example_file ($) {
     return scalar <$fh>;
 }
 
+sub _resp_read ($);
+
 sub _resp_read ($) {
     my $sock = shift;
     my $line = <$sock>;

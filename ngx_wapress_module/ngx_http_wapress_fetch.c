@@ -57,6 +57,10 @@ ngx_http_wapress_fetch(ngx_http_wapress_ctx_t *ctx, ngx_uint_t *frags,
     ngx_http_wapress_fragment_t  *frag;
     ngx_http_wapress_loc_conf_t  *wlcf;
 
+    if (n == 0) {
+        return NGX_OK;
+    }
+
     r = ctx->request;
     wlcf = ctx->conf;
     frag = wlcf->fragments->elts;
@@ -181,6 +185,10 @@ ngx_http_wapress_fetch_detach(ngx_http_wapress_ctx_t *ctx,
 
     ctx->batches = NULL;
     ctx->waiting = 0;
+
+    if (ctx->conf->fragments == NULL) {
+        return;
+    }
 
     for (i = 0; i < ctx->conf->fragments->nelts; i++) {
         if (ctx->results[i].state == NGX_HTTP_WAPRESS_PENDING) {

@@ -64,6 +64,7 @@ struct ngx_http_wapress_redis_conn_s {
     ngx_msec_t                        delay;     /* current backoff */
     ngx_uint_t                        failures;  /* consecutive */
     unsigned                          exiting:1;
+    unsigned                          lost:1;    /* a ready one dropped */
     u_char                            errstr[NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN];
     u_char                            err[NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN];
 };
@@ -712,7 +713,8 @@ ngx_http_wapress_redis_ready(ngx_http_wapress_redis_link_t *link)
 /*
  * Records a failed connect, a lost connection or a failed AUTH/SELECT:
  * the next attempt waits 100 ms, doubled for each consecutive failure, up
- * to 5 s.  One line per event; a repetition of the previous failure is
+ * to 5 s; but after a healthy connection dropped (Redis restarted, or
+ * closed an idle client) the first new attempt is made at once.  One line per event; a repetition of the previous failure is
  * logged at the info level only.
  */
 
@@ -735,10 +737,12 @@ ngx_http_wapress_redis_fail(ngx_http_wapress_redis_conn_t *conn, u_char *text)
     }
 
     if (conn->failures++ == 0) {
-        conn->delay = NGX_HTTP_WAPRESS_REDIS_BACKOFF_MIN;
+        conn->delay = conn->lost ? 0 : NGX_HTTP_WAPRESS_REDIS_BACKOFF_MIN;
 
     } else {
-        conn->delay = ngx_min(conn->delay * 2,
+        conn->delay = ngx_max(conn->delay * 2,
+                              NGX_HTTP_WAPRESS_REDIS_BACKOFF_MIN);
+        conn->delay = ngx_min(conn->delay,
                               NGX_HTTP_WAPRESS_REDIS_BACKOFF_MAX);
     }
 
@@ -961,7 +965,9 @@ ngx_http_wapress_redis_ev_cleanup(void *data)
                          ac->c.err ? ac->c.errstr : "closed");
         *p = '\0';
 
+        conn->lost = link->connected;
         ngx_http_wapress_redis_fail(conn, text);
+        conn->lost = 0;
     }
 
     link->ac = NULL;

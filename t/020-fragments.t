@@ -3,7 +3,7 @@
 
 use t::WapressTest;
 
-plan tests => repeat_each() * (blocks() * 5 + 2);
+plan tests => repeat_each() * (blocks() * 6 + 1);
 
 redis('DEL', $_) for qw(t020:nope t020:hash t020:hash2);
 redis('SET', 't020:html', "<b>bold & raw</b>");
@@ -37,7 +37,7 @@ GET /t
 A<b>bold & raw</b>B
 --- response_headers
 Content-Type: text/html
-Content-Length: 22
+Content-Length: 20
 
 
 
@@ -76,9 +76,8 @@ Content-Length: 60
     }
 --- request
 GET /t
---- response_body
-<p>it&#39;s &lt;x&gt; &amp; y</p>
-
+--- response_body eval
+"<p>it&#39;s &lt;x&gt; &amp; y</p>\n\n"
 --- response_headers
 Content-Type: text/html
 Content-Length: 35
@@ -205,7 +204,7 @@ wapress: fragment "b" key "t020:nope": not found, the page is 404
 --- config
     location = /t {
         wapress_layout ../html/layout.html;
-        wapress_fragment j t020:bad template=../html/j.mustache default={"name":"n/a"};
+        wapress_fragment j t020:bad template=../html/j.mustache 'default={"name":"n/a"}';
     }
 --- request
 GET /t
@@ -290,7 +289,7 @@ value one
     }
 --- request
 GET /t
---- response_body chomp
+--- response_body
 fallback
 --- error_log
 wapress: fragment "x" key "t020:hash": Redis error: WRONGTYPE
@@ -336,6 +335,7 @@ GET /t
 --- response_body
 <ul><li>a</li>
 <li>b&lt;</li>
+
 </ul>
 
 

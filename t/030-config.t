@@ -141,7 +141,7 @@ fragment "x": type=json and type=text need template=FILE
 {{.}}
 --- config
     location = /t {
-        wapress_fragment x t030:x template=../html/x.mustache default={oops;
+        wapress_fragment x t030:x template=../html/x.mustache 'default={oops';
     }
 --- must_die
 --- error_log eval

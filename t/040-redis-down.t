@@ -6,7 +6,7 @@ use t::WapressTest;
 use Time::HiRes qw(time sleep);
 
 repeat_each(1);
-plan tests => repeat_each() * (blocks() * 4 + 5);
+plan tests => repeat_each() * (blocks() * 5 + 1);
 
 our $Port = $ENV{TEST_NGINX_REDIS_DOWN_PORT} ||= 6397;
 stop_redis($Port);
@@ -62,6 +62,9 @@ GET /t
 --- response_body_like: 503 Service
 --- error_log eval
 qr/\[error\] .*wapress: fragment "a" key "t040:a": .*, the page is 503/
+--- no_error_log
+[alert]
+[crit]
 
 
 
@@ -80,8 +83,9 @@ qr/\[error\] .*wapress: fragment "a" key "t040:a": .*, the page is 503/
 GET /t
 --- response_body
 [down]
+--- error_log eval
+qr/wapress: redis 127\.0\.0\.1:\d+: connect failed: Connection refused/
 --- no_error_log
-[error]
 [alert]
 [crit]
 
@@ -96,10 +100,11 @@ Time::HiRes::sleep(0.5);
 GET /t
 --- response_body
 [up]
+--- error_log eval
+qr/\[notice\] .*wapress: redis 127\.0\.0\.1:6397: connected after \d+ failed attempts/
 --- no_error_log
-[warn]
-[error]
 [alert]
+[crit]
 
 
 

@@ -88,8 +88,9 @@ GET /p/a
 --- abort
 --- ignore_response
 --- wait: 0.4
+--- error_log
+client prematurely closed connection
 --- no_error_log
-[error]
 [alert]
 [crit]
 
@@ -104,6 +105,5 @@ GET /p/c
 --- response_body
 [value c]
 --- no_error_log
-[warn]
-[error]
 [alert]
+[crit]

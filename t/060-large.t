@@ -51,6 +51,6 @@ GET /t
     }
 --- request
 GET /t
---- response_body eval: $::Big . "|" . reverse($::Big) . "|" . $::JsonOut . "\n"
+--- response_body eval: $::Big . "|" . CORE::reverse($::Big) . "|" . $::JsonOut . "\n"
 --- response_headers eval
 "Content-Type: text/html"

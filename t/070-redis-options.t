@@ -32,7 +32,7 @@ __DATA__
 <!--# wapress fragment="x" -->
 --- request
 GET /t
---- response_body chomp
+--- response_body
 secret value
 
 
@@ -46,7 +46,7 @@ secret value
 <!--# wapress fragment="x" -->
 --- request
 GET /t
---- response_body chomp
+--- response_body
 secret value
 
 
@@ -60,7 +60,7 @@ secret value
 <!--# wapress fragment="x" -->
 --- request
 GET /t
---- response_body chomp
+--- response_body
 none
 --- error_log
 AUTH failed
@@ -79,7 +79,7 @@ AUTH failed
 <!--# wapress fragment="x" -->
 --- request
 GET /t
---- response_body chomp
+--- response_body
 none
 --- error_log
 wapress: fragment "x" key "t070:k": Redis error: NOAUTH
@@ -98,7 +98,7 @@ wapress: fragment "x" key "t070:k": Redis error: NOAUTH
 <!--# wapress fragment="x" -->
 --- request
 GET /t
---- response_body chomp
+--- response_body
 from db 3
 
 
@@ -112,7 +112,7 @@ from db 3
 <!--# wapress fragment="x" -->
 --- request
 GET /t
---- response_body chomp
+--- response_body
 from db 0
 
 
@@ -126,7 +126,7 @@ from db 0
 <!--# wapress fragment="x" -->
 --- request
 GET /t
---- response_body chomp
+--- response_body
 from db 0
 
 
@@ -145,5 +145,5 @@ from db 0
 <!--# wapress fragment="x" -->
 --- request
 GET /t
---- response_body chomp
+--- response_body
 from db 3

@@ -58,6 +58,7 @@ sub _resp_read ($);
 
 sub _resp_read ($) {
     my $sock = shift;
+    local $/ = "\r\n";
     my $line = <$sock>;
     defined $line or die "redis: connection closed\n";
     $line =~ s/\r\n\z//;

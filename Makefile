@@ -6,6 +6,8 @@
 #   make test       the whole suite: unit tests and Test::Nginx (prove -r t)
 #   make demo       the example page at http://127.0.0.1:$(PORT)/
 #   make unit       only the C unit tests
+#   make test-dynamic  the suite against Debian's nginx and the .so
+#   make bench      the benchmark (bench/README.md)
 
 SHELL           := /bin/bash
 
@@ -31,7 +33,8 @@ SRCS  := $(wildcard ngx_wapress_module/*.c ngx_wapress_module/*.h)
 UNIT_CFLAGS ?= -std=c99 -O1 -g -Wall -Wextra -Werror
 UNIT  := $(BUILD)/unit/mustache_spec $(BUILD)/unit/mustache_render
 
-.PHONY: all build modules unit test demo clean deps style
+.PHONY: all build modules unit test test-dynamic demo bench clean deps \
+        style
 
 all: build
 
@@ -81,6 +84,18 @@ test:
 	@util/deps.sh test
 	$(MAKE) build unit
 	util/run-tests.sh
+
+# The same suite against Debian's /usr/sbin/nginx loading the dynamic module.
+test-dynamic:
+	@util/deps.sh test
+	$(MAKE) modules unit
+	TEST_NGINX_BINARY=/usr/sbin/nginx \
+	    TEST_NGINX_LOAD_MODULES=$(MODULE_SO) util/run-tests.sh
+
+bench:
+	@util/deps.sh bench
+	$(MAKE) build
+	bench/run.sh
 
 demo:
 	@util/deps.sh demo

@@ -714,8 +714,9 @@ ngx_http_wapress_redis_ready(ngx_http_wapress_redis_link_t *link)
  * Records a failed connect, a lost connection or a failed AUTH/SELECT:
  * the next attempt waits 100 ms, doubled for each consecutive failure, up
  * to 5 s; but after a healthy connection dropped (Redis restarted, or
- * closed an idle client) the first new attempt is made at once.  One line per event; a repetition of the previous failure is
- * logged at the info level only.
+ * closed an idle client) the first new attempt is made at once.  One
+ * line per event; a repetition of the previous failure is logged at the
+ * info level only.
  */
 
 static void

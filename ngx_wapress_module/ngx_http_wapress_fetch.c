@@ -46,10 +46,10 @@ ngx_int_t
 ngx_http_wapress_fetch(ngx_http_wapress_ctx_t *ctx, ngx_uint_t *frags,
     ngx_uint_t n)
 {
-    int                           argc;
-    size_t                        argvlen[3];
+    size_t                        len;
+    u_char                       *cmd, *p;
     ngx_uint_t                    i, k, asked;
-    const char                   *argv[3], *err;
+    const char                   *err;
     redisAsyncContext            *ac;
     ngx_http_request_t           *r;
     ngx_http_wapress_batch_t     *batch;
@@ -126,28 +126,37 @@ ngx_http_wapress_fetch(ngx_http_wapress_ctx_t *ctx, ngx_uint_t *frags,
             continue;
         }
 
-        if (frag[i].field == NULL) {
-            argv[0] = "GET";
-            argvlen[0] = 3;
-            argc = 2;
+        /*
+         * The command is written in RESP here, with the key and field as
+         * length-prefixed arguments: hiredis's own formatting costs more
+         * than the whole lookup otherwise does.
+         */
 
-        } else {
-            argv[0] = "HGET";
-            argvlen[0] = 4;
-            argv[2] = (const char *) res->field.data;
-            argvlen[2] = res->field.len;
-            argc = 3;
+        len = sizeof("*3\r\n$4\r\nHGET\r\n") - 1
+              + 2 * (sizeof("$\r\n\r\n") - 1 + NGX_SIZE_T_LEN)
+              + res->key.len + res->field.len;
+
+        cmd = ngx_pnalloc(r->pool, len);
+        if (cmd == NULL) {
+            return NGX_ERROR;
         }
 
-        argv[1] = (const char *) res->key.data;
-        argvlen[1] = res->key.len;
+        if (frag[i].field == NULL) {
+            p = ngx_sprintf(cmd, "*2\r\n$3\r\nGET\r\n$%uz\r\n%V\r\n",
+                            res->key.len, &res->key);
+
+        } else {
+            p = ngx_sprintf(cmd, "*3\r\n$4\r\nHGET\r\n$%uz\r\n%V\r\n"
+                            "$%uz\r\n%V\r\n", res->key.len, &res->key,
+                            res->field.len, &res->field);
+        }
 
         batch->slots[batch->pending].batch = batch;
         batch->slots[batch->pending].fragment = i;
 
-        if (redisAsyncCommandArgv(ac, ngx_http_wapress_fetch_reply,
-                                  &batch->slots[batch->pending], argc, argv,
-                                  argvlen)
+        if (redisAsyncFormattedCommand(ac, ngx_http_wapress_fetch_reply,
+                                       &batch->slots[batch->pending],
+                                       (char *) cmd, p - cmd)
             != REDIS_OK)
         {
             res->state = NGX_HTTP_WAPRESS_FAILED;

@@ -228,6 +228,9 @@ ngx_http_wapress_fragment(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
+    /* from now on, in the workers, renderings are remembered */
+    frag->memoize = (frag->type != NGX_HTTP_WAPRESS_TYPE_HTML);
+
     return NGX_CONF_OK;
 
 invalid:
@@ -435,6 +438,7 @@ ngx_http_wapress_fragment_render(ngx_pool_t *pool,
 {
     int                               rc;
     json_t                           *root;
+    uint32_t                          hash;
     json_error_t                      jerr;
     ngx_http_wapress_mustache_out_t   o;
 
@@ -448,6 +452,28 @@ ngx_http_wapress_fragment_render(ngx_pool_t *pool,
         out->len = len;
 
         return NGX_OK;
+    }
+
+    hash = 0;
+
+    if (frag->memoize) {
+        hash = ngx_http_wapress_memo_hash(value, len);
+
+        if (ngx_http_wapress_memo_find(frag->memo, hash, value, len, out)
+            == NGX_OK)
+        {
+            value = out->data;
+            len = out->len;
+
+            out->data = ngx_pnalloc(pool, len);
+            if (out->data == NULL && len) {
+                return NGX_ERROR;
+            }
+
+            ngx_memcpy(out->data, value, len);
+
+            return NGX_OK;
+        }
     }
 
     if (frag->type == NGX_HTTP_WAPRESS_TYPE_JSON) {
@@ -495,6 +521,11 @@ ngx_http_wapress_fragment_render(ngx_pool_t *pool,
 
     out->data = o.start;
     out->len = o.pos - o.start;
+
+    if (frag->memoize) {
+        ngx_http_wapress_memo_store(&frag->memo, hash, value, len, out,
+                                    pool->log);
+    }
 
     return NGX_OK;
 }

@@ -17,6 +17,7 @@
 
 #include "ngx_http_wapress_mustache.h"
 #include "ngx_http_wapress_redis.h"
+#include "ngx_http_wapress_memo.h"
 
 
 #define NGX_HTTP_WAPRESS_TYPE_HTML           0
@@ -44,8 +45,13 @@ typedef struct {
     ngx_http_wapress_template_t     *template;   /* NULL for type=html */
     ngx_str_t                        deflt;      /* rendered default */
     ngx_uint_t                       type;       /* NGX_HTTP_WAPRESS_TYPE_* */
+    ngx_msec_t                       valid;      /* valid=, or UNSET */
+    ngx_msec_t                       stale;      /* stale=, or UNSET */
+    uint32_t                         cache_id;   /* type and template */
+    ngx_http_wapress_memo_t         *memo;       /* the worker's renderings */
     unsigned                         has_default:1;
     unsigned                         required:1;
+    unsigned                         memoize:1;  /* set once configured */
 } ngx_http_wapress_fragment_t;
 
 
@@ -71,12 +77,17 @@ typedef struct {
 } ngx_http_wapress_main_conf_t;
 
 
+typedef struct ngx_http_wapress_cache_conf_s  ngx_http_wapress_cache_conf_t;
+
+
 typedef struct {
     ngx_http_wapress_layout_t       *layout;
     ngx_array_t                     *fragments;  /* fragment_t */
     ngx_http_wapress_redis_server_t *redis;
     ngx_msec_t                       connect_timeout;
     ngx_msec_t                       timeout;
+    ngx_http_wapress_cache_conf_t   *cache;      /* NULL: off */
+    size_t                           max_size;   /* of a Redis value */
 
     /* of a location with a layout: which fragments the layout uses */
     ngx_uint_t                      *used;
@@ -93,6 +104,7 @@ typedef struct {
     ngx_str_t                        field;      /* of HGET, else empty */
     ngx_str_t                        value;      /* rendered */
     ngx_uint_t                       state;      /* NGX_HTTP_WAPRESS_* */
+    ngx_uint_t                       cache;      /* ..._WAPRESS_CACHE_* */
 } ngx_http_wapress_result_t;
 
 

@@ -15,6 +15,7 @@ case "${1:-build}" in
     modules) extra=(nginx-dev nginx) ;;
     asan) extra=("${test[@]}" clang libclang-rt-14-dev valgrind) ;;
     bench) extra=("${test[@]}" nginx libnginx-mod-http-lua lua-nginx-redis
+                  lua-cjson apache2-utils
                   wrk valgrind) ;;
     *) echo "usage: $0 [build|test|demo|modules|asan|bench]" >&2; exit 2 ;;
 esac

@@ -12,7 +12,7 @@ cd "$root"
 export TEST_NGINX_BINARY=${TEST_NGINX_BINARY:-$root/build/nginx/sbin/nginx}
 export TEST_NGINX_REDIS_PORT=${TEST_NGINX_REDIS_PORT:-6399}
 export TEST_NGINX_REDIS_AUTH_PORT=${TEST_NGINX_REDIS_AUTH_PORT:-6398}
-export TEST_NGINX_REDIS_DIR=$root/build/test-redis
+export TEST_NGINX_REDIS_DIR=${TEST_NGINX_REDIS_DIR:-$root/build/test-redis}
 export TEST_NGINX_REDIS_SOCKET=$TEST_NGINX_REDIS_DIR/main/redis.sock
 export TEST_NGINX_EXAMPLE=$root/examples/seed-page
 export TEST_NGINX_ROOT=$root

@@ -1,0 +1,357 @@
+#!/usr/bin/env bash
+# bench/run.sh: the benchmark of ngx_wapress_module (make bench).  Serves the
+# seed page four ways side by side on 127.0.0.1, each nginx with one worker:
+#   static          our nginx serving expected.html as a file (the limit)
+#   wapress         the module, every fragment read from Redis on every page
+#   wapress-cached  the module with wapress_cache (n/a while not built)
+#   lua             Debian's nginx + lua module, OpenResty style (bench/lua/)
+# checks each answer byte for byte against expected.html, loads them with
+# wrk in interleaved rounds, counts Redis commands and read events per page,
+# worker RSS over MILLION requests and instructions per page (callgrind),
+# and prints a Markdown report, also written to build/bench/report.md.
+#
+# Knobs: CONNS (32) DURATION (10s) ROUNDS (3) THREADS (wrk threads, 2)
+#        MILLION (1000000) QUICK=1 (3s, 1 round, 20000 requests for RSS)
+#        SKIP_CALLGRIND=1  CG_REQUESTS (2000) CG_WARMUP (200)
+#        COUNT_REQUESTS (20000, requests per Redis count at CONNS)
+#        REDIS_PORT (6411) BASE_PORT (8301: servers on 8301..8304)
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bench=$root/bench
+out=$root/build/bench
+example=$root/examples/seed-page
+expected=$example/expected.html
+slug=niger-junta-revokes-eu-security-agreements
+path=/news/$slug
+
+QUICK=${QUICK:-0}
+if [ "$QUICK" = 1 ]; then
+    DURATION=${DURATION:-3s}; ROUNDS=${ROUNDS:-1}; MILLION=${MILLION:-20000}
+    COUNT_REQUESTS=${COUNT_REQUESTS:-5000}; COUNT1_REQUESTS=${COUNT1_REQUESTS:-1000}
+    CG_REQUESTS=${CG_REQUESTS:-1000}; CG_WARMUP=${CG_WARMUP:-100}
+fi
+CONNS=${CONNS:-32}
+DURATION=${DURATION:-10s}
+ROUNDS=${ROUNDS:-3}
+THREADS=${THREADS:-2}
+MILLION=${MILLION:-1000000}
+COUNT_REQUESTS=${COUNT_REQUESTS:-20000}
+COUNT1_REQUESTS=${COUNT1_REQUESTS:-2000}
+CG_REQUESTS=${CG_REQUESTS:-2000}
+CG_WARMUP=${CG_WARMUP:-200}
+SKIP_CALLGRIND=${SKIP_CALLGRIND:-0}
+REDIS_PORT=${REDIS_PORT:-6411}
+BASE_PORT=${BASE_PORT:-8301}
+
+dur_s=${DURATION%s}
+case "$dur_s" in *[!0-9]*|'') echo "DURATION: seconds, like 10s" >&2; exit 2;; esac
+
+NGINX=$root/build/nginx/sbin/nginx
+DEB_NGINX=/usr/sbin/nginx
+LUA_MODULES=/usr/lib/nginx/modules
+servers=(static wapress wapress-cached lua)
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# ---------------------------------------------------------------- packages
+# util/deps.sh bench installs the main ones; these extras too, if missing.
+need=()
+for p in redis-server redis-tools wrk curl valgrind libnginx-mod-http-lua \
+         lua-nginx-redis lua-cjson apache2-utils; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null \
+        | grep -q 'install ok installed' || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+    log "installing ${need[*]}"
+    sudo=; [ "$(id -u)" -eq 0 ] || sudo=sudo
+    { $sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+        $sudo apt-get install -y -q --no-install-recommends "${need[@]}"; } \
+        >"${TMPDIR:-/tmp}/bench-apt.log" 2>&1 \
+        || log "apt-get failed (see ${TMPDIR:-/tmp}/bench-apt.log); going on"
+fi
+for t in redis-server redis-cli wrk curl; do
+    command -v "$t" >/dev/null || { echo "bench: $t is missing" >&2; exit 1; }
+done
+
+# ---------------------------------------------------------------- state
+rm -rf "$out"
+mkdir -p "$out/wrk" "$out/count" "$out/callgrind"
+metrics=$out/metrics.tsv      # server <TAB> metric <TAB> value
+: >"$metrics"
+metric() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$metrics"; }
+
+declare -A port bin prefix status
+i=0
+for s in "${servers[@]}"; do
+    port[$s]=$((BASE_PORT + i)); i=$((i + 1))
+    prefix[$s]=$out/$s
+    bin[$s]=$NGINX
+    status[$s]=ok
+done
+bin[lua]=$DEB_NGINX
+started=()          # prefixes of running nginx masters
+cg_pid=
+
+cleanup() {
+    set +e
+    [ -n "$cg_pid" ] && kill -QUIT "$cg_pid" 2>/dev/null \
+        && { sleep 2; kill -KILL "$cg_pid" 2>/dev/null; }
+    for p in "${started[@]}"; do stop_nginx "$p"; done
+    "$root/util/redis.sh" stop "$out/redis" 2>/dev/null
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+stop_nginx() {     # stop_nginx PREFIX: the master whose pid file is there
+    local pf=$1/logs/nginx.pid pid
+    [ -f "$pf" ] || return 0
+    pid=$(cat "$pf")
+    kill -QUIT "$pid" 2>/dev/null || return 0
+    for _ in $(seq 1 50); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -TERM "$pid" 2>/dev/null; sleep 0.5; kill -KILL "$pid" 2>/dev/null
+    return 0
+}
+
+subst() {          # subst IN OUT KEY=VALUE...: replaces @KEY@ in IN
+    python3 - "$@" <<'EOF'
+import sys
+src, dst, *kv = sys.argv[1:]
+s = open(src).read()
+for a in kv:
+    k, v = a.split("=", 1)
+    s = s.replace("@" + k + "@", v)
+open(dst, "w").write(s)
+EOF
+}
+
+wait_port() {      # wait_port PORT SECONDS: until something listens there
+    local n=$(($2 * 10))
+    for _ in $(seq 1 "$n"); do
+        ss -Hltn "sport = :$1" 2>/dev/null | grep -q . && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+url() { echo "http://127.0.0.1:${port[$1]}$path"; }
+
+# ---------------------------------------------------------------- redis
+log "redis on 127.0.0.1:$REDIS_PORT"
+"$root/util/redis.sh" start "$out/redis" "$REDIS_PORT"
+"$example/load.sh" "$REDIS_PORT" >/dev/null
+redis_version=$(redis-cli -p "$REDIS_PORT" INFO server \
+                | sed -n 's/^redis_version:\([^\r]*\).*/\1/p')
+
+# ---------------------------------------------------------------- configs
+common=$(grep -v '^#' "$bench/conf/common.inc")
+for s in "${servers[@]}"; do
+    p=${prefix[$s]}
+    mkdir -p "$p/conf" "$p/logs"
+    tmpl=$bench/conf/$s.conf.in cache=
+    [ "$s" = wapress-cached ] && {
+        tmpl=$bench/conf/wapress.conf.in
+        cache='    wapress_cache zone=wapress:32m valid=1h;'
+    }
+    subst "$tmpl" "$p/conf/nginx.conf" "COMMON=$common" "CACHE=$cache" \
+        "PREFIX=$p" "PORT=${port[$s]}" "REDIS_PORT=$REDIS_PORT" \
+        "EXAMPLE=$example" "BENCH=$bench"
+done
+mkdir -p "${prefix[static]}/html/news"
+cp "$expected" "${prefix[static]}/html/news/$slug"
+
+if [ ! -x "$NGINX" ]; then
+    log "no $NGINX (make build): static falls back to $DEB_NGINX"
+    bin[static]=$DEB_NGINX
+    status[wapress]="FAIL (no build/nginx/sbin/nginx)"
+    status[wapress-cached]="FAIL (no build/nginx/sbin/nginx)"
+fi
+if [ ! -x "$DEB_NGINX" ] || [ ! -f "$LUA_MODULES/ngx_http_lua_module.so" ] \
+   || [ ! -f /usr/share/lua/5.1/nginx/redis.lua ]; then
+    status[lua]="n/a (Debian nginx, libnginx-mod-http-lua or lua-nginx-redis missing)"
+fi
+
+# ---------------------------------------------------------------- start + check
+for s in "${servers[@]}"; do
+    [ "${status[$s]}" = ok ] || continue
+    p=${prefix[$s]}
+    args=(-p "$p" -c "$p/conf/nginx.conf" -e "$p/logs/error.log")
+    if ! t=$("${bin[$s]}" "${args[@]}" -t 2>&1); then
+        if [ "$s" = wapress-cached ] \
+           && grep -q 'unknown directive "wapress_cache"' <<<"$t"; then
+            status[$s]="n/a (wapress_cache not built)"
+        else
+            status[$s]="FAIL (nginx -t: $(grep -m1 emerg <<<"$t" | sed 's/^nginx: //'))"
+        fi
+        log "$s: ${status[$s]}"
+        continue
+    fi
+    "${bin[$s]}" "${args[@]}"
+    started+=("$p")
+    if ! wait_port "${port[$s]}" 10; then
+        status[$s]="FAIL (did not start; see $p/logs/error.log)"
+        continue
+    fi
+    code=$(curl -s -m 5 -o "$p/page.html" -w '%{http_code}' "$(url "$s")" || true)
+    if [ "$code" != 200 ]; then
+        status[$s]="FAIL (HTTP $code)"
+    elif ! d=$(cmp "$p/page.html" "$expected" 2>&1); then
+        status[$s]="FAIL (body $(wc -c <"$p/page.html") bytes, ${d#* differ: })"
+    else
+        # a second request on another connection: keepalive pools, caches
+        curl -s -m 5 -o "$p/page2.html" "$(url "$s")" || true
+        cmp -s "$p/page2.html" "$expected" \
+            || status[$s]="FAIL (second response differs)"
+    fi
+    log "$s on 127.0.0.1:${port[$s]}: ${status[$s]}"
+done
+
+ok() { [ "${status[$1]}" = ok ]; }
+
+# ---------------------------------------------------------------- timed rounds
+wrk_run() {        # wrk_run SERVER SECONDS CONNS OUTFILE
+    timeout $(($2 + 60)) wrk -t"$THREADS" -c"$3" -d"$2s" --timeout 5s \
+        --latency "$(url "$1")" >"$4" 2>&1 || true
+}
+for s in "${servers[@]}"; do
+    ok "$s" && wrk_run "$s" 1 "$CONNS" "$out/wrk/$s.warmup.txt"
+done
+for r in $(seq 1 "$ROUNDS"); do
+    for s in "${servers[@]}"; do
+        ok "$s" || continue
+        log "round $r/$ROUNDS: $s, $CONNS connections, ${dur_s}s"
+        wrk_run "$s" "$dur_s" "$CONNS" "$out/wrk/$s.$r.txt"
+    done
+done
+
+# ---------------------------------------------------------------- redis counts
+# INFO snapshots before and after a fixed number of pages (ab -n); the cost
+# of one snapshot itself (its INFO command and read event) is measured with
+# two snapshots back to back and subtracted.
+snap() { redis-cli -p "$REDIS_PORT" INFO all >"$1"; }
+if command -v ab >/dev/null; then
+    for s in wapress wapress-cached lua; do
+        ok "$s" || continue
+        for c in 1 "$CONNS"; do
+            n=$COUNT_REQUESTS; [ "$c" = 1 ] && n=$COUNT1_REQUESTS
+            f=$out/count/$s.c$c
+            log "redis count: $s, $n pages at $c connection(s)"
+            snap "$f.0"; snap "$f.1"
+            timeout 300 ab -q -k -s 10 -c "$c" -n "$n" "$(url "$s")" \
+                >"$f.ab" 2>&1 || true
+            snap "$f.2"
+            python3 "$bench/report.py" redis-delta "$s" "$c" "$f" >>"$metrics"
+        done
+    done
+else
+    log "no ab (apache2-utils): Redis counts n/a"
+fi
+
+# ---------------------------------------------------------------- RSS
+rss_of() { ps -o rss= -p "$1" | tr -d ' '; }
+if ok wapress; then
+    master=$(cat "${prefix[wapress]}/logs/nginx.pid")
+    worker=$(ps -o pid= --ppid "$master" | head -1 | tr -d ' ')
+    wrk_run wapress 2 "$CONNS" "$out/wrk/wapress.rss-warmup.txt"
+    rate=$(python3 "$bench/report.py" wrk-rate "$out/wrk/wapress.rss-warmup.txt")
+    before=$(rss_of "$worker")
+    done_n=0 chunks=0
+    log "RSS: wapress worker $worker, $MILLION requests (~$((MILLION / (rate > 0 ? rate : 1)))s)"
+    while [ "$done_n" -lt "$MILLION" ] && [ "$chunks" -lt 20 ]; do
+        left=$((MILLION - done_n))
+        secs=$(( (left + rate - 1) / (rate > 0 ? rate : 1) + 1 ))
+        [ "$secs" -gt 300 ] && secs=300
+        wrk_run wapress "$secs" "$CONNS" "$out/wrk/wapress.rss.$chunks.txt"
+        got=$(python3 "$bench/report.py" wrk-requests "$out/wrk/wapress.rss.$chunks.txt")
+        done_n=$((done_n + got)); chunks=$((chunks + 1))
+        [ "$got" -gt 0 ] || break
+    done
+    after=$(rss_of "$worker")
+    if [ "$(ps -o pid= --ppid "$master" | head -1 | tr -d ' ')" = "$worker" ]; then
+        metric wapress rss_requests "$done_n"
+        metric wapress rss_before_kb "$before"
+        metric wapress rss_after_kb "$after"
+    else
+        log "RSS: the worker changed (crashed?); RSS n/a"
+        metric wapress rss_note "worker $worker died during the run"
+    fi
+fi
+
+for p in "${started[@]}"; do stop_nginx "$p"; done
+started=()
+
+# ---------------------------------------------------------------- callgrind
+# Each server under callgrind (master_process off), CG_WARMUP requests then
+# CG_REQUESTS on one keepalive connection; the same run with the warm-up only
+# is the baseline: Ir per page = (Ir(run) - Ir(baseline)) / CG_REQUESTS.
+cg_ir=
+cg_once() {        # cg_once SERVER REQUESTS OUTFILE: sets cg_ir (total Ir)
+    local s=$1 n=$2 f=$3 p=${prefix[$1]}
+    cg_ir=
+    timeout 900 valgrind --tool=callgrind --callgrind-out-file="$f" \
+        "${bin[$s]}" -p "$p" -c "$p/conf/nginx.conf" -e "$p/logs/error.log" \
+        -g 'daemon off; master_process off;' >"$f.log" 2>&1 &
+    cg_pid=$!
+    if ! wait_port "${port[$s]}" 120; then
+        kill -KILL "$cg_pid" 2>/dev/null; wait "$cg_pid" 2>/dev/null; cg_pid=
+        return 0
+    fi
+    if [ "$CG_WARMUP" -gt 0 ]; then
+        timeout 600 ab -q -k -s 60 -c 1 -n "$CG_WARMUP" "$(url "$s")" \
+            >"$f.warmup.ab" 2>&1 || true
+    fi
+    if [ "$n" -gt 0 ]; then
+        timeout 900 ab -q -k -s 60 -c 1 -n "$n" "$(url "$s")" \
+            >"$f.ab" 2>&1 || true
+    fi
+    kill -QUIT "$cg_pid" 2>/dev/null || true
+    wait "$cg_pid" 2>/dev/null || true
+    cg_pid=
+    [ -f "$f" ] && cg_ir=$(sed -n 's/^\(totals\|summary\): *\([0-9]*\).*/\2/p' "$f" | head -1)
+    return 0
+}
+if [ "$SKIP_CALLGRIND" = 1 ]; then
+    log "callgrind skipped (SKIP_CALLGRIND=1)"
+    metric all callgrind_note "skipped (SKIP_CALLGRIND=1)"
+elif ! command -v valgrind >/dev/null || ! command -v ab >/dev/null; then
+    metric all callgrind_note "valgrind or ab missing"
+else
+    for s in "${servers[@]}"; do
+        ok "$s" || continue
+        log "callgrind: $s, $CG_WARMUP + $CG_REQUESTS requests, and baseline"
+        cg_once "$s" "$CG_REQUESTS" "$out/callgrind/$s.run"; full=$cg_ir
+        cg_once "$s" 0 "$out/callgrind/$s.base"; base=$cg_ir
+        if [ -n "$full" ] && [ -n "$base" ] \
+           && grep -q "Complete requests: *$CG_REQUESTS\$" "$out/callgrind/$s.run.ab" \
+           && grep -q '^Failed requests: *0$' "$out/callgrind/$s.run.ab"; then
+            metric "$s" cg_requests "$CG_REQUESTS"
+            metric "$s" cg_ir_run "$full"
+            metric "$s" cg_ir_base "$base"
+        else
+            metric "$s" cg_note "callgrind run failed (see build/bench/callgrind/$s.*)"
+        fi
+    done
+fi
+
+# ---------------------------------------------------------------- report
+{
+    for s in "${servers[@]}"; do
+        printf '%s\t%s\t%s\t%s\n' "$s" "${port[$s]}" "${bin[$s]}" "${status[$s]}"
+    done
+} >"$out/servers.tsv"
+{
+    echo "conns=$CONNS"; echo "duration=${dur_s}s"; echo "rounds=$ROUNDS"
+    echo "threads=$THREADS"; echo "quick=$QUICK"; echo "million=$MILLION"
+    echo "redis=$redis_version"; echo "cpus=$(nproc)"
+    echo "uname=$(uname -srm)"
+    echo "fragments=$(grep -c '<!--# wapress fragment=' "$example/layout.html")"
+    echo "count1=$COUNT1_REQUESTS"; echo "countc=$COUNT_REQUESTS"
+    echo "cg_warmup=$CG_WARMUP"
+    echo "ours=$("$NGINX" -v 2>&1 | sed 's/.*: //') ($(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo '?'), -O2 -g --with-debug)"
+    echo "debian=$("$DEB_NGINX" -v 2>&1 | sed 's/.*: //') (Debian, libnginx-mod-http-lua $(dpkg-query -W -f='${Version}' libnginx-mod-http-lua 2>/dev/null))"
+} >"$out/env.txt"
+python3 "$bench/report.py" report "$out" >"$out/report.md"
+cat "$out/report.md"

@@ -1,0 +1,51 @@
+
+/*
+ * ngx_http_wapress_memo.h: a worker's memo of renderings.  Rendering a
+ * json or text fragment depends only on its template and on the bytes of
+ * the value, so when a value read from Redis is byte for byte one seen
+ * before, its HTML is taken from the memo instead of decoding the JSON
+ * and rendering the template again.  Redis is still asked every time:
+ * the memo never serves a value that Redis did not just return.
+ */
+
+
+#ifndef _NGX_HTTP_WAPRESS_MEMO_H_INCLUDED_
+#define _NGX_HTTP_WAPRESS_MEMO_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+
+/* values larger than this are not remembered */
+#define NGX_HTTP_WAPRESS_MEMO_VALUE_MAX      65536
+#define NGX_HTTP_WAPRESS_MEMO_SLOTS          16
+
+
+typedef struct ngx_http_wapress_memo_s  ngx_http_wapress_memo_t;
+
+
+/*
+ * Picks the slot: a hash of the length and of the value's first and last
+ * 32 bytes only, so that it costs the same for any size; a hit compares
+ * the whole value anyway.
+ */
+uint32_t ngx_http_wapress_memo_hash(u_char *value, size_t len);
+
+/*
+ * NGX_OK and *html (memo memory: copy it before anything else runs)
+ * when "value" was rendered before; NGX_DECLINED otherwise.
+ */
+ngx_int_t ngx_http_wapress_memo_find(ngx_http_wapress_memo_t *memo,
+    uint32_t hash, u_char *value, size_t len, ngx_str_t *html);
+
+/*
+ * Remembers a rendering.  The table is created on first use, in the
+ * worker, and freed with the cycle's pool when the worker exits.
+ */
+void ngx_http_wapress_memo_store(ngx_http_wapress_memo_t **memo,
+    uint32_t hash, u_char *value, size_t len, ngx_str_t *html,
+    ngx_log_t *log);
+
+
+#endif /* _NGX_HTTP_WAPRESS_MEMO_H_INCLUDED_ */

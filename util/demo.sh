@@ -27,6 +27,6 @@ echo "West Africa Press demo: http://127.0.0.1:$PORT/news/niger-junta-revokes-eu
 echo "(Redis on 127.0.0.1:$REDIS_PORT, logs in $prefix/logs; Ctrl-C stops both)"
 "$nginx" -p "$prefix" -c "$prefix/conf/nginx.conf" -g 'daemon off;' &
 pid=$!
-trap 'kill -QUIT $pid 2>/dev/null; wait $pid 2>/dev/null; stop' EXIT
+trap 'kill -QUIT $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; stop' EXIT
 trap 'exit 0' INT TERM
 wait $pid

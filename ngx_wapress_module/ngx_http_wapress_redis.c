@@ -25,6 +25,9 @@
 #define NGX_HTTP_WAPRESS_REDIS_BACKOFF_MAX   5000
 #define NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN    256
 
+/* replies due and nothing read for this long: the connection is dropped */
+#define NGX_HTTP_WAPRESS_REDIS_STALL         3000
+
 #define ngx_http_wapress_redis_event_flags()                                  \
     ((ngx_event_flags & NGX_USE_CLEAR_EVENT) ? NGX_CLEAR_EVENT                \
                                              : NGX_LEVEL_EVENT)
@@ -40,13 +43,16 @@ typedef struct {
     redisAsyncContext               *ac;
     ngx_connection_t                *c;
     ngx_http_wapress_redis_conn_t   *conn;
-    ngx_event_t                      ev;         /* connect deadline, or
+    ngx_event_t                      ev;         /* connect deadline, then
+                                                    the stall watchdog, or
                                                     posted to abort */
     ngx_msec_t                       timeout;
+    ngx_msec_t                       last_read;
     ngx_uint_t                       busy;       /* our frames on the stack */
     ngx_uint_t                       setup;      /* AUTH/SELECT replies due */
 
     unsigned                         connected:1;
+    unsigned                         ready:1;    /* AUTH/SELECT done */
     unsigned                         writing:1;  /* in redisAsyncHandleWrite */
     unsigned                         want_write:1;
     unsigned                         closing:1;  /* ended by us, logged */
@@ -696,6 +702,14 @@ ngx_http_wapress_redis_ready(ngx_http_wapress_redis_link_t *link)
         ngx_del_timer(&link->ev);
     }
 
+    link->ready = 1;
+    link->last_read = ngx_current_msec;
+
+    if (link->ac->replies.head != NULL) {
+        /* commands queued while connecting: the stall watchdog */
+        ngx_add_timer(&link->ev, NGX_HTTP_WAPRESS_REDIS_STALL);
+    }
+
     if (conn->failures) {
         ngx_log_error(NGX_LOG_NOTICE, conn->log, 0,
                       "wapress: redis %V: connected after %ui failed "
@@ -861,6 +875,12 @@ ngx_http_wapress_redis_add_write(void *data)
     wev = link->c->write;
 
     link->want_write = 1;
+
+    if (link->ready && !link->ev.timer_set) {
+        /* the stall watchdog: replies are due from now on */
+        link->last_read = ngx_current_msec;
+        ngx_add_timer(&link->ev, NGX_HTTP_WAPRESS_REDIS_STALL);
+    }
 
     if (link->connected && !link->writing) {
         ngx_post_event(wev, &ngx_posted_events);
@@ -1050,6 +1070,7 @@ ngx_http_wapress_redis_read_handler(ngx_event_t *rev)
                    "wapress redis read handler, fd:%d", c->fd);
 
     link->busy++;
+    link->last_read = ngx_current_msec;
     eof = 0;
 
     for ( ;; ) {
@@ -1136,12 +1157,18 @@ ngx_http_wapress_redis_write_handler(ngx_event_t *wev)
 }
 
 
-/* the connect deadline, or an abort posted by an event hook */
+/*
+ * The connect deadline; the stall watchdog of a ready connection (replies
+ * due and nothing read for NGX_HTTP_WAPRESS_REDIS_STALL ms: a Redis that
+ * accepts and never answers would otherwise pile up callbacks forever);
+ * or an abort posted by an event hook.
+ */
 
 static void
 ngx_http_wapress_redis_link_handler(ngx_event_t *ev)
 {
     u_char                         *p;
+    ngx_msec_t                      idle;
     ngx_http_wapress_redis_conn_t  *conn;
     ngx_http_wapress_redis_link_t  *link;
     u_char                          text[NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN];
@@ -1149,7 +1176,34 @@ ngx_http_wapress_redis_link_handler(ngx_event_t *ev)
     link = ev->data;
     conn = link->conn;
 
-    if (ev->timedout) {
+    if (ev->timedout && link->ready) {
+        ev->timedout = 0;
+
+        if (link->ac->replies.head == NULL) {
+            return;
+        }
+
+        idle = ngx_current_msec - link->last_read;
+
+        if (idle < NGX_HTTP_WAPRESS_REDIS_STALL) {
+            ngx_add_timer(ev, NGX_HTTP_WAPRESS_REDIS_STALL - idle);
+            return;
+        }
+
+        p = ngx_snprintf(text, NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN - 1,
+                         "replies due and nothing read for %Mms, "
+                         "connection dropped", idle);
+        *p = '\0';
+
+        ngx_http_wapress_redis_fail(conn, text);
+
+        link->closing = 1;
+
+        if (conn->ac == link->ac) {
+            conn->ac = NULL;
+        }
+
+    } else if (ev->timedout) {
         ev->timedout = 0;
 
         if (link->connected) {

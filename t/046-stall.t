@@ -1,0 +1,70 @@
+# A "Redis" that accepts and reads but never answers: each page gets its
+# default at the deadline, and once replies have been due for 3 s with
+# nothing read, the worker drops the connection (the callbacks waiting on
+# it are freed) instead of piling them up forever.
+
+use t::WapressTest;
+use IO::Socket::INET;
+use POSIX ();
+
+plan tests => repeat_each() * (blocks() * 5);
+
+our $Port = $ENV{TEST_NGINX_REDIS_MUTE_PORT} ||= 6393;
+
+our $Pid = fork();
+die "fork: $!" unless defined $Pid;
+if ($Pid == 0) {
+    my $l = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $Port,
+                                  Listen => 16, ReuseAddr => 1)
+        or POSIX::_exit(1);
+    my @keep;
+    alarm 60;
+    while (my $c = $l->accept) {
+        push @keep, $c;     # read nothing back, answer nothing
+    }
+    POSIX::_exit(0);
+}
+add_cleanup_handler(sub { kill 'KILL', $Pid; waitpid $Pid, 0 });
+select undef, undef, undef, 0.2;
+
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: the page gets its default at the deadline
+--- http_config
+    wapress_redis 127.0.0.1:$TEST_NGINX_REDIS_MUTE_PORT;
+    wapress_redis_timeout 200ms;
+--- user_files
+>>> layout.html
+[<!--# wapress fragment="a" -->]
+--- config
+    location = /t {
+        wapress_layout ../html/layout.html;
+        wapress_fragment a t046:a default=none;
+    }
+--- request
+GET /t
+--- response_body
+[none]
+--- error_log
+wapress: fragment "a" key "t046:a": timed out after 200ms, using the default
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 2: 3 s later the connection is dropped by the watchdog
+--- init
+Time::HiRes::sleep(3.3);
+--- request
+GET /t
+--- response_body
+[none]
+--- error_log eval
+qr/\[error\] .*wapress: redis 127\.0\.0\.1:\d+: replies due and nothing read for \d+ms, connection dropped/
+--- no_error_log
+[alert]
+[crit]

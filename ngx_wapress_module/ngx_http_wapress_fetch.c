@@ -10,6 +10,15 @@
  * batch when it stops waiting; the batch is freed by whichever comes
  * last, the request letting go or the last reply (hiredis calls every
  * callback exactly once, with a NULL reply if the connection drops).
+ *
+ * With wapress_cache, a fragment is looked up in the shared zone before
+ * it is asked: a copy younger than valid= is used as is (HIT).  Replies
+ * (values rendered, and nils) are stored.  When Redis cannot answer
+ * (unreachable, lost connection, error reply, deadline), a copy younger
+ * than stale= stands in (STALE); a nil is an answer and is never masked.
+ * With stale_while_revalidate, an expired copy is used at once
+ * (UPDATING) and one refresh per key is sent, with private data of its
+ * own that points into no request; its reply only updates the zone.
  */
 
 
@@ -20,6 +29,7 @@
 #include "ngx_http_wapress_module.h"
 #include "ngx_http_wapress_fetch.h"
 #include "ngx_http_wapress_fragment.h"
+#include "ngx_http_wapress_cache.h"
 
 
 typedef struct {
@@ -36,10 +46,36 @@ struct ngx_http_wapress_batch_s {
 };
 
 
+/* a stale_while_revalidate refresh: belongs to no request */
+typedef struct {
+    ngx_http_wapress_loc_conf_t     *conf;       /* the worker's cycle's */
+    ngx_uint_t                       fragment;
+    ngx_str_t                        key;        /* in data */
+    ngx_str_t                        field;      /* in data */
+    u_char                           data[1];
+} ngx_http_wapress_refresh_t;
+
+
 static void ngx_http_wapress_fetch_reply(redisAsyncContext *ac, void *rep,
     void *privdata);
 static void ngx_http_wapress_fetch_result(ngx_http_wapress_ctx_t *ctx,
     ngx_uint_t i, redisAsyncContext *ac, redisReply *reply);
+static void ngx_http_wapress_fetch_fail(ngx_http_wapress_ctx_t *ctx,
+    ngx_uint_t i, const char *cause);
+
+static void ngx_http_wapress_fetch_times(ngx_http_wapress_loc_conf_t *wlcf,
+    ngx_http_wapress_fragment_t *frag, ngx_msec_t *valid, ngx_msec_t *stale);
+static ngx_int_t ngx_http_wapress_fetch_cached(ngx_http_wapress_ctx_t *ctx,
+    ngx_uint_t i);
+static void ngx_http_wapress_fetch_store(ngx_http_wapress_loc_conf_t *wlcf,
+    ngx_uint_t i, ngx_str_t *key, ngx_str_t *field, ngx_str_t *value,
+    ngx_uint_t missing);
+static void ngx_http_wapress_fetch_refresh(ngx_http_wapress_ctx_t *ctx,
+    ngx_uint_t i);
+static void ngx_http_wapress_fetch_refreshed(redisAsyncContext *ac,
+    void *rep, void *privdata);
+static void ngx_http_wapress_log_stale(ngx_http_wapress_ctx_t *ctx,
+    ngx_uint_t i, const char *cause, ngx_msec_t age);
 
 
 ngx_int_t
@@ -48,6 +84,7 @@ ngx_http_wapress_fetch(ngx_http_wapress_ctx_t *ctx, ngx_uint_t *frags,
 {
     size_t                        len;
     u_char                       *cmd, *p;
+    ngx_int_t                     rc;
     ngx_uint_t                    i, k, asked;
     const char                   *err;
     redisAsyncContext            *ac;
@@ -83,6 +120,22 @@ ngx_http_wapress_fetch(ngx_http_wapress_ctx_t *ctx, ngx_uint_t *frags,
                != NGX_OK)
         {
             return NGX_ERROR;
+        }
+
+        if (wlcf->cache == NULL) {
+            res->cache = NGX_HTTP_WAPRESS_CACHE_BYPASS;
+
+        } else {
+            rc = ngx_http_wapress_fetch_cached(ctx, i);
+
+            if (rc == NGX_ERROR) {
+                return NGX_ERROR;
+            }
+
+            if (rc == NGX_OK) {
+                /* served from the zone */
+                continue;
+            }
         }
 
         res->state = NGX_HTTP_WAPRESS_PENDING;
@@ -121,8 +174,7 @@ ngx_http_wapress_fetch(ngx_http_wapress_ctx_t *ctx, ngx_uint_t *frags,
         }
 
         if (ac == NULL) {
-            res->state = NGX_HTTP_WAPRESS_FAILED;
-            ngx_http_wapress_log_result(ctx, i, err);
+            ngx_http_wapress_fetch_fail(ctx, i, err);
             continue;
         }
 
@@ -159,8 +211,7 @@ ngx_http_wapress_fetch(ngx_http_wapress_ctx_t *ctx, ngx_uint_t *frags,
                                        (char *) cmd, p - cmd)
             != REDIS_OK)
         {
-            res->state = NGX_HTTP_WAPRESS_FAILED;
-            ngx_http_wapress_log_result(ctx, i,
+            ngx_http_wapress_fetch_fail(ctx, i,
                                         "the Redis connection is closing");
             continue;
         }
@@ -201,10 +252,13 @@ ngx_http_wapress_fetch_detach(ngx_http_wapress_ctx_t *ctx,
 
     for (i = 0; i < ctx->conf->fragments->nelts; i++) {
         if (ctx->results[i].state == NGX_HTTP_WAPRESS_PENDING) {
-            ctx->results[i].state = NGX_HTTP_WAPRESS_FAILED;
 
             if (cause != NULL) {
-                ngx_http_wapress_log_result(ctx, i, cause);
+                /* the deadline: a stale copy may stand in */
+                ngx_http_wapress_fetch_fail(ctx, i, cause);
+
+            } else {
+                ctx->results[i].state = NGX_HTTP_WAPRESS_FAILED;
             }
         }
     }
@@ -260,22 +314,38 @@ ngx_http_wapress_fetch_result(ngx_http_wapress_ctx_t *ctx, ngx_uint_t i,
     frag = &frag[i];
 
     if (reply == NULL) {
-        res->state = NGX_HTTP_WAPRESS_FAILED;
         ngx_snprintf(err, sizeof(err), "Redis connection lost: %s%Z",
                      ac->err ? ac->errstr : "closed");
-        ngx_http_wapress_log_result(ctx, i, (char *) err);
+        ngx_http_wapress_fetch_fail(ctx, i, (char *) err);
         return;
     }
 
     switch (reply->type) {
 
     case REDIS_REPLY_STRING:
+
+        if (reply->len > ctx->conf->max_size) {
+            /* a bad value, not a Redis failure: no stale copy */
+            res->state = NGX_HTTP_WAPRESS_FAILED;
+            ngx_snprintf(err, sizeof(err), "value of %uz bytes is larger "
+                         "than wapress_fragment_max_size %uz%Z",
+                         (size_t) reply->len, ctx->conf->max_size);
+            ngx_http_wapress_log_result(ctx, i, (char *) err);
+            return;
+        }
+
         rc = ngx_http_wapress_fragment_render(r->pool, frag,
                                               (u_char *) reply->str,
                                               reply->len, &res->value, err,
                                               sizeof(err));
         if (rc == NGX_OK) {
             res->state = NGX_HTTP_WAPRESS_FOUND;
+
+            if (ctx->conf->cache != NULL) {
+                ngx_http_wapress_fetch_store(ctx->conf, i, &res->key,
+                                             &res->field, &res->value, 0);
+            }
+
             return;
         }
 
@@ -287,23 +357,387 @@ ngx_http_wapress_fetch_result(ngx_http_wapress_ctx_t *ctx, ngx_uint_t i,
 
     case REDIS_REPLY_NIL:
         res->state = NGX_HTTP_WAPRESS_MISSING;
+
+        if (ctx->conf->cache != NULL) {
+            ngx_str_null(&res->value);
+            ngx_http_wapress_fetch_store(ctx->conf, i, &res->key,
+                                         &res->field, &res->value, 1);
+        }
+
         ngx_http_wapress_log_result(ctx, i, "not found");
         return;
 
     case REDIS_REPLY_ERROR:
-        res->state = NGX_HTTP_WAPRESS_FAILED;
         ngx_snprintf(err, sizeof(err), "Redis error: %*s%Z",
                      (size_t) ngx_min(reply->len, 200), reply->str);
-        ngx_http_wapress_log_result(ctx, i, (char *) err);
+        ngx_http_wapress_fetch_fail(ctx, i, (char *) err);
         return;
 
     default:
-        res->state = NGX_HTTP_WAPRESS_FAILED;
         ngx_snprintf(err, sizeof(err), "unexpected Redis reply type %d%Z",
                      reply->type);
-        ngx_http_wapress_log_result(ctx, i, (char *) err);
+        ngx_http_wapress_fetch_fail(ctx, i, (char *) err);
         return;
     }
+}
+
+
+/*
+ * Redis could not answer for fragment i: a copy younger than stale= is
+ * used if the zone has one, else the fragment fails (default, or 503).
+ */
+
+static void
+ngx_http_wapress_fetch_fail(ngx_http_wapress_ctx_t *ctx, ngx_uint_t i,
+    const char *cause)
+{
+    ngx_int_t                        rc;
+    ngx_msec_t                       valid, stale;
+    ngx_http_wapress_result_t       *res;
+    ngx_http_wapress_fragment_t     *frag;
+    ngx_http_wapress_loc_conf_t     *wlcf;
+    ngx_http_wapress_cache_key_t     ck;
+    ngx_http_wapress_cache_entry_t   e;
+
+    wlcf = ctx->conf;
+    res = &ctx->results[i];
+    frag = wlcf->fragments->elts;
+    frag = &frag[i];
+
+    res->state = NGX_HTTP_WAPRESS_FAILED;
+
+    if (wlcf->cache != NULL) {
+        ngx_http_wapress_fetch_times(wlcf, frag, &valid, &stale);
+
+        if (stale) {
+            ngx_http_wapress_cache_key(&ck, frag, wlcf->redis, &res->key,
+                                       &res->field);
+
+            rc = ngx_http_wapress_cache_get(wlcf->cache->zone, &ck, stale,
+                                            stale, 0, ctx->request->pool,
+                                            &e);
+            if (rc == NGX_OK) {
+                res->value = e.value;
+                res->state = e.missing ? NGX_HTTP_WAPRESS_MISSING
+                                       : NGX_HTTP_WAPRESS_FOUND;
+                res->cache = NGX_HTTP_WAPRESS_CACHE_STALE;
+
+                ngx_http_wapress_log_stale(ctx, i, cause, e.age);
+                return;
+            }
+        }
+    }
+
+    ngx_http_wapress_log_result(ctx, i, cause);
+}
+
+
+static void
+ngx_http_wapress_fetch_times(ngx_http_wapress_loc_conf_t *wlcf,
+    ngx_http_wapress_fragment_t *frag, ngx_msec_t *valid, ngx_msec_t *stale)
+{
+    *valid = (frag->valid != NGX_CONF_UNSET_MSEC) ? frag->valid
+                                                   : wlcf->cache->valid;
+    *stale = (frag->stale != NGX_CONF_UNSET_MSEC) ? frag->stale
+                                                   : wlcf->cache->stale;
+}
+
+
+/*
+ * Before fragment i is asked: NGX_OK if the zone answered for it (a
+ * fresh copy, or a stale one while a refresh runs), NGX_DECLINED if
+ * Redis is to be asked.
+ */
+
+static ngx_int_t
+ngx_http_wapress_fetch_cached(ngx_http_wapress_ctx_t *ctx, ngx_uint_t i)
+{
+    ngx_int_t                        rc;
+    ngx_msec_t                       valid, stale;
+    ngx_http_wapress_result_t       *res;
+    ngx_http_wapress_fragment_t     *frag;
+    ngx_http_wapress_loc_conf_t     *wlcf;
+    ngx_http_wapress_cache_key_t     ck;
+    ngx_http_wapress_cache_entry_t   e;
+
+    wlcf = ctx->conf;
+    res = &ctx->results[i];
+    frag = wlcf->fragments->elts;
+    frag = &frag[i];
+
+    ngx_http_wapress_fetch_times(wlcf, frag, &valid, &stale);
+
+    if (valid == 0) {
+        /* always asked; the reply is still kept for stale= */
+        res->cache = NGX_HTTP_WAPRESS_CACHE_BYPASS;
+        return NGX_DECLINED;
+    }
+
+    ngx_http_wapress_cache_key(&ck, frag, wlcf->redis, &res->key,
+                               &res->field);
+
+    rc = ngx_http_wapress_cache_get(wlcf->cache->zone, &ck, valid, stale,
+                                    wlcf->cache->swr ? wlcf->timeout : 0,
+                                    ctx->request->pool, &e);
+
+    switch (rc) {
+
+    case NGX_OK:
+        res->cache = NGX_HTTP_WAPRESS_CACHE_HIT;
+        break;
+
+    case NGX_AGAIN:
+        res->cache = NGX_HTTP_WAPRESS_CACHE_UPDATING;
+
+        if (e.refresh) {
+            ngx_http_wapress_fetch_refresh(ctx, i);
+        }
+
+        break;
+
+    case NGX_DECLINED:
+        res->cache = NGX_HTTP_WAPRESS_CACHE_MISS;
+        return NGX_DECLINED;
+
+    default: /* NGX_ERROR */
+        return NGX_ERROR;
+    }
+
+    res->value = e.value;
+
+    if (e.missing) {
+        res->state = NGX_HTTP_WAPRESS_MISSING;
+        ngx_http_wapress_log_result(ctx, i, "not found (cached)");
+
+    } else {
+        res->state = NGX_HTTP_WAPRESS_FOUND;
+    }
+
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log, 0,
+                   "wapress cache %s \"%V\" key \"%V\" age:%M",
+                   rc == NGX_OK ? "hit" : "updating", &frag->name, &res->key,
+                   e.age);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_wapress_fetch_store(ngx_http_wapress_loc_conf_t *wlcf,
+    ngx_uint_t i, ngx_str_t *key, ngx_str_t *field, ngx_str_t *value,
+    ngx_uint_t missing)
+{
+    ngx_msec_t                     valid, stale;
+    ngx_http_wapress_fragment_t   *frag;
+    ngx_http_wapress_cache_key_t   ck;
+
+    frag = wlcf->fragments->elts;
+    frag = &frag[i];
+
+    ngx_http_wapress_fetch_times(wlcf, frag, &valid, &stale);
+
+    if (valid == 0 && stale == 0) {
+        return;
+    }
+
+    ngx_http_wapress_cache_key(&ck, frag, wlcf->redis, key, field);
+
+    ngx_http_wapress_cache_put(wlcf->cache->zone, &ck, value, missing,
+                               ngx_max(valid, stale));
+}
+
+
+/*
+ * Sends the one refresh of fragment i's entry.  Its private data is its
+ * own (ngx_alloc), freed by its callback, which hiredis calls exactly
+ * once: with the reply, or NULL when the connection goes (also when the
+ * worker exits).  If it cannot be sent, the entry's mark expires after
+ * wapress_redis_timeout and a later request tries again.
+ */
+
+static void
+ngx_http_wapress_fetch_refresh(ngx_http_wapress_ctx_t *ctx, ngx_uint_t i)
+{
+    int                           argc;
+    size_t                        argvlen[3];
+    const char                   *argv[3], *err;
+    redisAsyncContext            *ac;
+    ngx_http_request_t           *r;
+    ngx_http_wapress_result_t    *res;
+    ngx_http_wapress_refresh_t   *rf;
+    ngx_http_wapress_fragment_t  *frag;
+    ngx_http_wapress_loc_conf_t  *wlcf;
+
+    r = ctx->request;
+    wlcf = ctx->conf;
+    res = &ctx->results[i];
+
+    ac = ngx_http_wapress_redis_get(wlcf->redis, wlcf->connect_timeout,
+                                    r->connection->log, &err);
+    if (ac == NULL) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "wapress cache refresh not sent: %s", err);
+        return;
+    }
+
+    rf = ngx_alloc(sizeof(ngx_http_wapress_refresh_t) + res->key.len
+                   + res->field.len, r->connection->log);
+    if (rf == NULL) {
+        return;
+    }
+
+    rf->conf = wlcf;
+    rf->fragment = i;
+
+    rf->key.data = rf->data;
+    rf->key.len = res->key.len;
+    ngx_memcpy(rf->key.data, res->key.data, res->key.len);
+
+    rf->field.data = rf->data + res->key.len;
+    rf->field.len = res->field.len;
+
+    if (res->field.len) {
+        ngx_memcpy(rf->field.data, res->field.data, res->field.len);
+    }
+
+    argv[1] = (const char *) rf->key.data;
+    argvlen[1] = rf->key.len;
+
+    frag = wlcf->fragments->elts;
+
+    if (frag[i].field == NULL) {
+        argv[0] = "GET";
+        argvlen[0] = sizeof("GET") - 1;
+        argc = 2;
+
+    } else {
+        argv[0] = "HGET";
+        argvlen[0] = sizeof("HGET") - 1;
+        argv[2] = (const char *) rf->field.data;
+        argvlen[2] = rf->field.len;
+        argc = 3;
+    }
+
+    if (redisAsyncCommandArgv(ac, ngx_http_wapress_fetch_refreshed, rf,
+                              argc, argv, argvlen)
+        != REDIS_OK)
+    {
+        ngx_free(rf);
+        return;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "wapress cache refresh sent, key \"%V\"", &rf->key);
+}
+
+
+static void
+ngx_http_wapress_fetch_refreshed(redisAsyncContext *ac, void *rep,
+    void *privdata)
+{
+    ngx_http_wapress_refresh_t *rf = privdata;
+
+    u_char                       *cause;
+    ngx_int_t                     rc;
+    ngx_str_t                     value;
+    ngx_log_t                    *log;
+    ngx_pool_t                   *pool;
+    redisReply                   *reply;
+    ngx_http_wapress_fragment_t  *frag;
+    ngx_http_wapress_loc_conf_t  *wlcf;
+    u_char                        err[NGX_MAX_ERROR_STR];
+
+    reply = rep;
+    wlcf = rf->conf;
+    frag = wlcf->fragments->elts;
+    frag = &frag[rf->fragment];
+    log = ngx_cycle->log;
+    cause = err;
+
+    if (reply == NULL) {
+        if (ngx_exiting || ngx_terminate || ngx_quit) {
+            goto done;
+        }
+
+        ngx_snprintf(err, sizeof(err), "Redis connection lost: %s%Z",
+                     ac->err ? ac->errstr : "closed");
+        goto failed;
+    }
+
+    switch (reply->type) {
+
+    case REDIS_REPLY_STRING:
+
+        if (reply->len > wlcf->max_size) {
+            ngx_snprintf(err, sizeof(err), "value of %uz bytes is larger "
+                         "than wapress_fragment_max_size %uz%Z",
+                         (size_t) reply->len, wlcf->max_size);
+            goto failed;
+        }
+
+        pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, log);
+        if (pool == NULL) {
+            goto done;
+        }
+
+        rc = ngx_http_wapress_fragment_render(pool, frag,
+                                              (u_char *) reply->str,
+                                              reply->len, &value, err,
+                                              sizeof(err));
+        if (rc == NGX_OK) {
+            ngx_http_wapress_fetch_store(wlcf, rf->fragment, &rf->key,
+                                         &rf->field, &value, 0);
+        }
+
+        ngx_destroy_pool(pool);
+
+        if (rc == NGX_OK) {
+            goto done;
+        }
+
+        if (rc == NGX_ERROR) {
+            cause = (u_char *) "no memory";
+        }
+
+        goto failed;
+
+    case REDIS_REPLY_NIL:
+        ngx_str_null(&value);
+        ngx_http_wapress_fetch_store(wlcf, rf->fragment, &rf->key,
+                                     &rf->field, &value, 1);
+        goto done;
+
+    case REDIS_REPLY_ERROR:
+        ngx_snprintf(err, sizeof(err), "Redis error: %*s%Z",
+                     (size_t) ngx_min(reply->len, 200), reply->str);
+        goto failed;
+
+    default:
+        ngx_snprintf(err, sizeof(err), "unexpected Redis reply type %d%Z",
+                     reply->type);
+        goto failed;
+    }
+
+failed:
+
+    /* one line per refresh: at most one per key and deadline */
+
+    if (rf->field.len) {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "wapress: fragment \"%V\" key \"%V\" field \"%V\": "
+                      "refresh failed: %s, the stale copy stays",
+                      &frag->name, &rf->key, &rf->field, cause);
+
+    } else {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "wapress: fragment \"%V\" key \"%V\": refresh "
+                      "failed: %s, the stale copy stays",
+                      &frag->name, &rf->key, cause);
+    }
+
+done:
+
+    ngx_free(rf);
 }
 
 
@@ -342,4 +776,45 @@ ngx_http_wapress_log_result(ngx_http_wapress_ctx_t *ctx, ngx_uint_t i,
     ngx_log_error(level, ctx->request->connection->log, 0,
                   "wapress: fragment \"%V\" key \"%V\": %s, %s",
                   &frag->name, &res->key, cause, outcome);
+}
+
+
+static void
+ngx_http_wapress_log_stale(ngx_http_wapress_ctx_t *ctx, ngx_uint_t i,
+    const char *cause, ngx_msec_t age)
+{
+    u_char                       *p;
+    ngx_http_wapress_result_t    *res;
+    ngx_http_wapress_fragment_t  *frag;
+    u_char                        text[NGX_MAX_ERROR_STR];
+
+    res = &ctx->results[i];
+    frag = ctx->conf->fragments->elts;
+    frag = &frag[i];
+
+    if (res->state == NGX_HTTP_WAPRESS_MISSING) {
+        /* what Redis said last was nil: as then */
+        p = ngx_snprintf(text, sizeof(text) - 1, "%s, stale \"not found\" "
+                         "%Mms old, %s", cause, age,
+                         frag->required ? "the page is 404"
+                         : frag->has_default ? "using the default"
+                                             : "left empty");
+
+    } else {
+        p = ngx_snprintf(text, sizeof(text) - 1,
+                         "%s, using a stale copy %Mms old", cause, age);
+    }
+
+    *p = '\0';
+
+    if (res->field.len) {
+        ngx_log_error(NGX_LOG_WARN, ctx->request->connection->log, 0,
+                      "wapress: fragment \"%V\" key \"%V\" field \"%V\": "
+                      "%s", &frag->name, &res->key, &res->field, text);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, ctx->request->connection->log, 0,
+                  "wapress: fragment \"%V\" key \"%V\": %s",
+                  &frag->name, &res->key, text);
 }

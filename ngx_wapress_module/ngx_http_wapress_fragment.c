@@ -23,6 +23,7 @@ typedef struct {
     ngx_conf_t                      *cf;
     ngx_str_t                        dir;      /* with the trailing '/' */
     ngx_str_t                       *path;     /* of the template */
+    uint32_t                         crc;      /* of all the text read */
 } ngx_http_wapress_partial_ctx_t;
 
 
@@ -43,7 +44,7 @@ ngx_http_wapress_fragment(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     u_char                            *p;
     u_char                             err[NGX_MAX_ERROR_STR];
-    ngx_int_t                          rc;
+    ngx_int_t                          rc, t;
     ngx_str_t                         *value, s, deflt, tname;
     ngx_uint_t                         i, type_set;
     ngx_http_wapress_fragment_t       *frag, *f;
@@ -93,6 +94,8 @@ ngx_http_wapress_fragment(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_memzero(frag, sizeof(ngx_http_wapress_fragment_t));
 
     frag->name = value[1];
+    frag->valid = NGX_CONF_UNSET_MSEC;
+    frag->stale = NGX_CONF_UNSET_MSEC;
 
     ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
     ccv.cf = cf;
@@ -183,6 +186,36 @@ ngx_http_wapress_fragment(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "valid=", 6) == 0
+            && frag->valid == NGX_CONF_UNSET_MSEC)
+        {
+            s.data = value[i].data + 6;
+            s.len = value[i].len - 6;
+
+            t = ngx_parse_time(&s, 0);
+            if (t == NGX_ERROR) {
+                goto invalid;
+            }
+
+            frag->valid = (ngx_msec_t) t;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "stale=", 6) == 0
+            && frag->stale == NGX_CONF_UNSET_MSEC)
+        {
+            s.data = value[i].data + 6;
+            s.len = value[i].len - 6;
+
+            t = ngx_parse_time(&s, 0);
+            if (t == NGX_ERROR) {
+                goto invalid;
+            }
+
+            frag->stale = (ngx_msec_t) t;
+            continue;
+        }
+
         goto invalid;
     }
 
@@ -211,6 +244,22 @@ ngx_http_wapress_fragment(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             return NGX_CONF_ERROR;
         }
     }
+
+    /*
+     * What the rendering depends on besides the value: cached renderings
+     * of an edited template are not found after a reload.
+     */
+
+    ngx_crc32_init(frag->cache_id);
+    ngx_crc32_update(&frag->cache_id, (u_char *) &frag->type,
+                     sizeof(ngx_uint_t));
+
+    if (frag->template != NULL) {
+        ngx_crc32_update(&frag->cache_id, (u_char *) &frag->template->crc,
+                         sizeof(uint32_t));
+    }
+
+    ngx_crc32_final(frag->cache_id);
 
     if (frag->has_default) {
         rc = ngx_http_wapress_fragment_render(cf->pool, frag, deflt.data,
@@ -285,6 +334,9 @@ ngx_http_wapress_template_load(ngx_conf_t *cf, ngx_str_t *name)
 
     pctx.cf = cf;
     pctx.path = &t->path;
+
+    ngx_crc32_init(pctx.crc);
+    ngx_crc32_update(&pctx.crc, text.data, text.len);
     pctx.dir.data = path.data;
     pctx.dir.len = 0;
 
@@ -322,6 +374,9 @@ ngx_http_wapress_template_load(ngx_conf_t *cf, ngx_str_t *name)
 
         return NULL;
     }
+
+    ngx_crc32_final(pctx.crc);
+    t->crc = pctx.crc;
 
     tp = ngx_array_push(&wmcf->templates);
     if (tp == NULL) {
@@ -416,6 +471,12 @@ ngx_http_wapress_partial(void *data, const char *name, size_t name_len,
     *p = '\0';
 
     rc = ngx_http_wapress_read_file(pctx->cf, &path, &src, 1);
+
+    ngx_crc32_update(&pctx->crc, path.data, path.len);
+
+    if (rc == NGX_OK) {
+        ngx_crc32_update(&pctx->crc, src.data, src.len);
+    }
 
     if (rc != NGX_OK) {
         ngx_conf_log_error(NGX_LOG_WARN, pctx->cf, 0,

@@ -4,8 +4,9 @@
  * directives, creating and merging the configurations, and the worker
  * start and exit hooks.  The work is done in the other files:
  * _layout.c (layouts and markers), _fragment.c (fragments, templates,
- * rendering), _handler.c (the content handler), _fetch.c (one page's
- * Redis lookups), _redis.c (the per-worker Redis connections).
+ * rendering), _handler.c (the content handler), _filter.c (filter
+ * mode), _fetch.c (one page's Redis lookups), _redis.c (the per-worker
+ * Redis connections).
  */
 
 
@@ -16,6 +17,9 @@
 #include "ngx_http_wapress_module.h"
 #include "ngx_http_wapress_layout.h"
 #include "ngx_http_wapress_fragment.h"
+#include "ngx_http_wapress_cache.h"
+#include "ngx_http_wapress_var.h"
+#include "ngx_http_wapress_filter.h"
 
 
 static void *ngx_http_wapress_create_main_conf(ngx_conf_t *cf);
@@ -64,13 +68,41 @@ static ngx_command_t  ngx_http_wapress_commands[] = {
       offsetof(ngx_http_wapress_loc_conf_t, connect_timeout),
       NULL },
 
+    { ngx_string("wapress_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_wapress_cache,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("wapress_fragment_max_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_wapress_loc_conf_t, max_size),
+      NULL },
+
+    { ngx_string("wapress_filter"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_http_wapress_filter_flag,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_wapress_loc_conf_t, filter),
+      NULL },
+
+    { ngx_string("wapress_filter_types"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_types_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_wapress_loc_conf_t, filter_types_keys),
+      &ngx_http_html_default_types[0] },
+
       ngx_null_command
 };
 
 
 static ngx_http_module_t  ngx_http_wapress_module_ctx = {
-    NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_wapress_add_variables,        /* preconfiguration */
+    ngx_http_wapress_filter_init,          /* postconfiguration */
 
     ngx_http_wapress_create_main_conf,     /* create main configuration */
     NULL,                                  /* init main configuration */
@@ -113,6 +145,7 @@ ngx_http_wapress_create_main_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     wmcf->default_server = NULL;
+     *     wmcf->filter = 0;
      */
 
     if (ngx_array_init(&wmcf->servers, cf->pool, 2,
@@ -149,12 +182,18 @@ ngx_http_wapress_create_loc_conf(ngx_conf_t *cf)
      *     wlcf->layout = NULL;
      *     wlcf->used = NULL;
      *     wlcf->nused = 0;
+     *     wlcf->filter_types = { NULL };
+     *     wlcf->filter_types_keys = NULL;
+     *     wlcf->filter_required = 0;
      */
 
     wlcf->fragments = NGX_CONF_UNSET_PTR;
     wlcf->redis = NGX_CONF_UNSET_PTR;
     wlcf->connect_timeout = NGX_CONF_UNSET_MSEC;
+    wlcf->cache = NGX_CONF_UNSET_PTR;
+    wlcf->max_size = NGX_CONF_UNSET_SIZE;
     wlcf->timeout = NGX_CONF_UNSET_MSEC;
+    wlcf->filter = NGX_CONF_UNSET;
 
     return wlcf;
 }
@@ -174,8 +213,20 @@ ngx_http_wapress_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_msec_value(conf->connect_timeout, prev->connect_timeout,
                               500);
     ngx_conf_merge_msec_value(conf->timeout, prev->timeout, 500);
+    ngx_conf_merge_ptr_value(conf->cache, prev->cache, NULL);
+    ngx_conf_merge_size_value(conf->max_size, prev->max_size, 1024 * 1024);
+    ngx_conf_merge_value(conf->filter, prev->filter, 0);
 
-    if (conf->layout == NULL) {
+    if (ngx_http_merge_types(cf, &conf->filter_types_keys,
+                             &conf->filter_types, &prev->filter_types_keys,
+                             &prev->filter_types,
+                             ngx_http_html_default_types)
+        != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->layout == NULL && !conf->filter) {
         return NGX_CONF_OK;
     }
 
@@ -196,7 +247,13 @@ ngx_http_wapress_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->redis = wmcf->default_server;
     }
 
-    if (ngx_http_wapress_layout_resolve(cf, conf) != NGX_OK) {
+    if (conf->filter && ngx_http_wapress_filter_merge(cf, conf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->layout != NULL
+        && ngx_http_wapress_layout_resolve(cf, conf) != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 

@@ -35,6 +35,7 @@
 typedef struct {
     ngx_str_t                        path;
     ngx_http_wapress_mustache_t     *tpl;
+    uint32_t                         crc;        /* of it and its partials */
 } ngx_http_wapress_template_t;
 
 
@@ -74,6 +75,7 @@ typedef struct {
     ngx_array_t                      servers;    /* redis_server_t * */
     ngx_array_t                      templates;  /* template_t * */
     ngx_http_wapress_redis_server_t *default_server;
+    ngx_uint_t                       filter;     /* wapress_filter used */
 } ngx_http_wapress_main_conf_t;
 
 
@@ -92,6 +94,12 @@ typedef struct {
     /* of a location with a layout: which fragments the layout uses */
     ngx_uint_t                      *used;
     ngx_uint_t                       nused;
+
+    /* filter mode: wapress_filter, wapress_filter_types */
+    ngx_flag_t                       filter;
+    ngx_hash_t                       filter_types;
+    ngx_array_t                     *filter_types_keys;
+    ngx_uint_t                       filter_required;  /* how many */
 } ngx_http_wapress_loc_conf_t;
 
 
@@ -109,6 +117,7 @@ typedef struct {
 
 
 typedef struct ngx_http_wapress_ctx_s  ngx_http_wapress_ctx_t;
+typedef struct ngx_http_wapress_filter_ctx_s  ngx_http_wapress_filter_ctx_t;
 
 typedef void (*ngx_http_wapress_wake_pt)(ngx_http_wapress_ctx_t *ctx);
 
@@ -126,6 +135,7 @@ struct ngx_http_wapress_ctx_s {
 
     ngx_event_t                      event;      /* deadline; posted when
                                                     the page can go on */
+    ngx_http_wapress_filter_ctx_t   *filter;     /* NULL: the handler's */
     unsigned                         done:1;
 };
 

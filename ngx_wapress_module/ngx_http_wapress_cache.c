@@ -1,0 +1,628 @@
+
+/*
+ * ngx_http_wapress_cache.c: the shared-memory fragment cache.
+ *
+ * An entry is a fragment rendered to HTML (or the fact that Redis said
+ * nil), keyed by what was asked (Redis server, key, field) and by how it
+ * was rendered (type, and a checksum of the template and its partials):
+ * a hit is a lookup and one copy, and a template edited before a reload
+ * cannot be served with renderings of the old one.  Entries live in a
+ * slab pool, in a red-black tree (by a CRC32 of the key, then the key
+ * itself) and a queue in least recently used order; when the pool is
+ * full the oldest entries are evicted until the new one fits.  The zone
+ * is found again by name and size on reload and its entries are kept.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_wapress_module.h"
+#include "ngx_http_wapress_cache.h"
+
+
+#define NGX_HTTP_WAPRESS_CACHE_DEFAULT_VALID  1000
+#define NGX_HTTP_WAPRESS_CACHE_DEFAULT_STALE  3600000
+
+/* at most this many entries are evicted to make room for one */
+#define NGX_HTTP_WAPRESS_CACHE_EVICT_MAX      64
+
+
+typedef struct {
+    ngx_rbtree_t                     rbtree;
+    ngx_rbtree_node_t                sentinel;
+    ngx_queue_t                      lru;        /* most recent first */
+} ngx_http_wapress_cache_sh_t;
+
+
+struct ngx_http_wapress_cache_zone_s {
+    ngx_http_wapress_cache_sh_t     *sh;
+    ngx_slab_pool_t                 *shpool;
+    ngx_shm_zone_t                  *shm_zone;
+};
+
+
+typedef struct {
+    ngx_rbtree_node_t                node;       /* node.key: the hash */
+    ngx_queue_t                      queue;
+    ngx_msec_t                       fetched;    /* Redis answered then */
+    ngx_msec_t                       expires;    /* may be dropped after */
+    ngx_msec_t                       refreshing; /* a refresh started then */
+    uint32_t                         id;
+    uint32_t                         key_len;
+    uint32_t                         field_len;
+    uint32_t                         value_len;
+    unsigned                         missing:1;
+    unsigned                         updating:1; /* "refreshing" is set */
+    u_char                           data[1];    /* key, field, value */
+} ngx_http_wapress_cache_node_t;
+
+
+static ngx_int_t ngx_http_wapress_cache_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+static void ngx_http_wapress_cache_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+static ngx_int_t ngx_http_wapress_cache_cmp(ngx_http_wapress_cache_key_t *ck,
+    ngx_http_wapress_cache_node_t *cn);
+static ngx_http_wapress_cache_node_t *ngx_http_wapress_cache_lookup(
+    ngx_http_wapress_cache_zone_t *zone, ngx_http_wapress_cache_key_t *ck);
+static void ngx_http_wapress_cache_free(ngx_http_wapress_cache_zone_t *zone,
+    ngx_http_wapress_cache_node_t *cn);
+
+
+char *
+ngx_http_wapress_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_wapress_loc_conf_t *wlcf = conf;
+
+    u_char                         *p;
+    ssize_t                         size;
+    ngx_str_t                      *value, name, s;
+    ngx_int_t                       t;
+    ngx_uint_t                      i;
+    ngx_shm_zone_t                 *shm_zone;
+    ngx_http_wapress_cache_conf_t  *cc;
+    ngx_http_wapress_cache_zone_t  *zone;
+
+    if (wlcf->cache != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        if (cf->args->nelts != 2) {
+            return "takes no parameters after \"off\"";
+        }
+
+        wlcf->cache = NULL;
+        return NGX_CONF_OK;
+    }
+
+    cc = ngx_pcalloc(cf->pool, sizeof(ngx_http_wapress_cache_conf_t));
+    if (cc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    cc->valid = NGX_CONF_UNSET_MSEC;
+    cc->stale = NGX_CONF_UNSET_MSEC;
+
+    ngx_str_null(&name);
+    size = 0;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "zone=", 5) == 0 && name.data == NULL) {
+            name.data = value[i].data + 5;
+
+            p = (u_char *) ngx_strchr(name.data, ':');
+
+            if (p == NULL) {
+                name.len = value[i].len - 5;
+
+            } else {
+                name.len = p - name.data;
+
+                s.data = p + 1;
+                s.len = value[i].data + value[i].len - s.data;
+
+                size = ngx_parse_size(&s);
+
+                if (size == NGX_ERROR) {
+                    goto invalid;
+                }
+
+                if (size < (ssize_t) (8 * ngx_pagesize)) {
+                    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                       "wapress_cache zone \"%V\" is too "
+                                       "small, at least %uz bytes",
+                                       &name, 8 * ngx_pagesize);
+                    return NGX_CONF_ERROR;
+                }
+            }
+
+            if (name.len == 0) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "valid=", 6) == 0
+            && cc->valid == NGX_CONF_UNSET_MSEC)
+        {
+            s.data = value[i].data + 6;
+            s.len = value[i].len - 6;
+
+            t = ngx_parse_time(&s, 0);
+            if (t == NGX_ERROR) {
+                goto invalid;
+            }
+
+            cc->valid = (ngx_msec_t) t;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "stale=", 6) == 0
+            && cc->stale == NGX_CONF_UNSET_MSEC)
+        {
+            s.data = value[i].data + 6;
+            s.len = value[i].len - 6;
+
+            t = ngx_parse_time(&s, 0);
+            if (t == NGX_ERROR) {
+                goto invalid;
+            }
+
+            cc->stale = (ngx_msec_t) t;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "stale_while_revalidate") == 0
+            && !cc->swr)
+        {
+            cc->swr = 1;
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    if (name.data == NULL) {
+        return "needs zone=NAME[:SIZE]";
+    }
+
+    ngx_conf_init_msec_value(cc->valid, NGX_HTTP_WAPRESS_CACHE_DEFAULT_VALID);
+    ngx_conf_init_msec_value(cc->stale, NGX_HTTP_WAPRESS_CACHE_DEFAULT_STALE);
+
+    /* a zone named without a size is declared with one elsewhere */
+
+    shm_zone = ngx_shared_memory_add(cf, &name, size, &ngx_http_wapress_module);
+    if (shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    zone = shm_zone->data;
+
+    if (zone == NULL) {
+        zone = ngx_pcalloc(cf->pool, sizeof(ngx_http_wapress_cache_zone_t));
+        if (zone == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        zone->shm_zone = shm_zone;
+
+        shm_zone->init = ngx_http_wapress_cache_init_zone;
+        shm_zone->data = zone;
+    }
+
+    cc->zone = zone;
+    wlcf->cache = cc;
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid or repeated parameter \"%V\"", &value[i]);
+
+    return NGX_CONF_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_wapress_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_wapress_cache_zone_t *ozone = data;
+
+    size_t                          len;
+    ngx_http_wapress_cache_zone_t  *zone;
+
+    zone = shm_zone->data;
+
+    if (ozone) {
+        /* a reload: the same name and size, the entries are kept */
+        zone->sh = ozone->sh;
+        zone->shpool = ozone->shpool;
+        return NGX_OK;
+    }
+
+    zone->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        zone->sh = zone->shpool->data;
+        return NGX_OK;
+    }
+
+    zone->sh = ngx_slab_alloc(zone->shpool,
+                              sizeof(ngx_http_wapress_cache_sh_t));
+    if (zone->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    zone->shpool->data = zone->sh;
+
+    ngx_rbtree_init(&zone->sh->rbtree, &zone->sh->sentinel,
+                    ngx_http_wapress_cache_insert_value);
+
+    ngx_queue_init(&zone->sh->lru);
+
+    len = sizeof(" in wapress_cache zone \"\"") + shm_zone->shm.name.len;
+
+    zone->shpool->log_ctx = ngx_slab_alloc(zone->shpool, len);
+    if (zone->shpool->log_ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(zone->shpool->log_ctx, " in wapress_cache zone \"%V\"%Z",
+                &shm_zone->shm.name);
+
+    /* a full zone is normal: the oldest entries make room */
+    zone->shpool->log_nomem = 0;
+
+    return NGX_OK;
+}
+
+
+ngx_str_t *
+ngx_http_wapress_cache_name(ngx_http_wapress_cache_zone_t *zone)
+{
+    return &zone->shm_zone->shm.name;
+}
+
+
+void
+ngx_http_wapress_cache_key(ngx_http_wapress_cache_key_t *ck,
+    ngx_http_wapress_fragment_t *frag, ngx_http_wapress_redis_server_t *srv,
+    ngx_str_t *key, ngx_str_t *field)
+{
+    uint32_t  crc;
+
+    /* the same key on another server or database is another entry */
+
+    ngx_crc32_init(crc);
+    ngx_crc32_update(&crc, (u_char *) &frag->cache_id, sizeof(uint32_t));
+    ngx_crc32_update(&crc, srv->name.data, srv->name.len);
+    ngx_crc32_update(&crc, (u_char *) &srv->db, sizeof(ngx_int_t));
+    ngx_crc32_update(&crc, srv->user.data, srv->user.len);
+    ngx_crc32_final(crc);
+
+    ck->id = crc;
+    ck->key = *key;
+    ck->field = *field;
+
+    /* no NULL pointers to memcmp() and memcpy(), even with 0 bytes */
+
+    if (ck->key.len == 0) {
+        ck->key.data = (u_char *) "";
+    }
+
+    if (ck->field.len == 0) {
+        ck->field.data = (u_char *) "";
+    }
+
+    ngx_crc32_init(crc);
+    ngx_crc32_update(&crc, (u_char *) &ck->id, sizeof(uint32_t));
+    ngx_crc32_update(&crc, key->data, key->len);
+    ngx_crc32_update(&crc, field->data, field->len);
+    ngx_crc32_final(crc);
+
+    ck->hash = crc;
+}
+
+
+ngx_int_t
+ngx_http_wapress_cache_get(ngx_http_wapress_cache_zone_t *zone,
+    ngx_http_wapress_cache_key_t *ck, ngx_msec_t valid, ngx_msec_t stale,
+    ngx_msec_t swr, ngx_pool_t *pool, ngx_http_wapress_cache_entry_t *e)
+{
+    u_char                         *p;
+    ngx_int_t                       rc;
+    ngx_msec_t                      now;
+    ngx_msec_int_t                  age;
+    ngx_http_wapress_cache_node_t  *cn;
+
+    now = ngx_current_msec;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    cn = ngx_http_wapress_cache_lookup(zone, ck);
+
+    if (cn == NULL) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return NGX_DECLINED;
+    }
+
+    /* another worker's clock may be a little ahead */
+
+    age = (ngx_msec_int_t) (now - cn->fetched);
+    if (age < 0) {
+        age = 0;
+    }
+
+    e->refresh = 0;
+
+    if ((ngx_msec_t) age < valid) {
+        rc = NGX_OK;
+
+    } else if (swr && (ngx_msec_t) age < stale) {
+        rc = NGX_AGAIN;
+
+        if (!cn->updating
+            || (ngx_msec_int_t) (now - cn->refreshing)
+               >= (ngx_msec_int_t) swr)
+        {
+            cn->updating = 1;
+            cn->refreshing = now;
+            e->refresh = 1;
+        }
+
+    } else {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return NGX_DECLINED;
+    }
+
+    p = NULL;
+
+    if (cn->value_len) {
+        p = ngx_pnalloc(pool, cn->value_len);
+        if (p == NULL) {
+            ngx_shmtx_unlock(&zone->shpool->mutex);
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(p, cn->data + cn->key_len + cn->field_len, cn->value_len);
+    }
+
+    e->value.data = p;
+    e->value.len = cn->value_len;
+    e->missing = cn->missing;
+    e->age = (ngx_msec_t) age;
+
+    ngx_queue_remove(&cn->queue);
+    ngx_queue_insert_head(&zone->sh->lru, &cn->queue);
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return rc;
+}
+
+
+void
+ngx_http_wapress_cache_put(ngx_http_wapress_cache_zone_t *zone,
+    ngx_http_wapress_cache_key_t *ck, ngx_str_t *value, ngx_uint_t missing,
+    ngx_msec_t keep)
+{
+    size_t                          size;
+    u_char                         *p;
+    ngx_uint_t                      n;
+    ngx_msec_t                      now;
+    ngx_queue_t                    *q;
+    ngx_http_wapress_cache_sh_t    *sh;
+    ngx_http_wapress_cache_node_t  *cn;
+
+    now = ngx_current_msec;
+    sh = zone->sh;
+
+    size = offsetof(ngx_http_wapress_cache_node_t, data)
+           + ck->key.len + ck->field.len + value->len;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    /* the previous answer goes, whether or not this one can be kept */
+
+    cn = ngx_http_wapress_cache_lookup(zone, ck);
+
+    if (cn != NULL) {
+        ngx_http_wapress_cache_free(zone, cn);
+    }
+
+    if (size > zone->shm_zone->shm.size / 4) {
+        /* it would flush much of the zone */
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "wapress cache: %uz bytes are too many for \"%V\"",
+                       size, &zone->shm_zone->shm.name);
+        return;
+    }
+
+    /* drop up to two entries past their time, as limit_req does */
+
+    for (n = 0; n < 2 && !ngx_queue_empty(&sh->lru); n++) {
+        q = ngx_queue_last(&sh->lru);
+        cn = ngx_queue_data(q, ngx_http_wapress_cache_node_t, queue);
+
+        if ((ngx_msec_int_t) (now - cn->expires) < 0) {
+            break;
+        }
+
+        ngx_http_wapress_cache_free(zone, cn);
+    }
+
+    for (n = 0; /* void */; n++) {
+        cn = ngx_slab_alloc_locked(zone->shpool, size);
+
+        if (cn != NULL) {
+            break;
+        }
+
+        if (ngx_queue_empty(&sh->lru)
+            || n == NGX_HTTP_WAPRESS_CACHE_EVICT_MAX)
+        {
+            ngx_shmtx_unlock(&zone->shpool->mutex);
+
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                           "wapress cache: no room for %uz bytes in \"%V\"",
+                           size, &zone->shm_zone->shm.name);
+            return;
+        }
+
+        /* full: the least recently used make room */
+
+        q = ngx_queue_last(&sh->lru);
+        ngx_http_wapress_cache_free(zone,
+                   ngx_queue_data(q, ngx_http_wapress_cache_node_t, queue));
+    }
+
+    cn->node.key = ck->hash;
+    cn->fetched = now;
+    cn->expires = now + keep;
+    cn->refreshing = 0;
+    cn->id = ck->id;
+    cn->key_len = (uint32_t) ck->key.len;
+    cn->field_len = (uint32_t) ck->field.len;
+    cn->value_len = (uint32_t) value->len;
+    cn->missing = missing ? 1 : 0;
+    cn->updating = 0;
+
+    p = ngx_cpymem(cn->data, ck->key.data, ck->key.len);
+    p = ngx_cpymem(p, ck->field.data, ck->field.len);
+
+    if (value->len) {
+        ngx_memcpy(p, value->data, value->len);
+    }
+
+    ngx_rbtree_insert(&sh->rbtree, &cn->node);
+    ngx_queue_insert_head(&sh->lru, &cn->queue);
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+}
+
+
+static ngx_http_wapress_cache_node_t *
+ngx_http_wapress_cache_lookup(ngx_http_wapress_cache_zone_t *zone,
+    ngx_http_wapress_cache_key_t *ck)
+{
+    ngx_int_t                       rc;
+    ngx_rbtree_node_t              *node, *sentinel;
+    ngx_http_wapress_cache_node_t  *cn;
+
+    node = zone->sh->rbtree.root;
+    sentinel = zone->sh->rbtree.sentinel;
+
+    while (node != sentinel) {
+
+        if (ck->hash < node->key) {
+            node = node->left;
+            continue;
+        }
+
+        if (ck->hash > node->key) {
+            node = node->right;
+            continue;
+        }
+
+        /* ck->hash == node->key */
+
+        cn = (ngx_http_wapress_cache_node_t *) node;
+
+        rc = ngx_http_wapress_cache_cmp(ck, cn);
+
+        if (rc == 0) {
+            return cn;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+static void
+ngx_http_wapress_cache_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t              **p;
+    ngx_http_wapress_cache_key_t     ck;
+    ngx_http_wapress_cache_node_t   *cn;
+
+    cn = (ngx_http_wapress_cache_node_t *) node;
+
+    ck.hash = (uint32_t) node->key;
+    ck.id = cn->id;
+    ck.key.data = cn->data;
+    ck.key.len = cn->key_len;
+    ck.field.data = cn->data + cn->key_len;
+    ck.field.len = cn->field_len;
+
+    for ( ;; ) {
+
+        if (node->key < temp->key) {
+            p = &temp->left;
+
+        } else if (node->key > temp->key) {
+            p = &temp->right;
+
+        } else { /* node->key == temp->key */
+            p = (ngx_http_wapress_cache_cmp(&ck,
+                     (ngx_http_wapress_cache_node_t *) temp) < 0)
+                ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+static ngx_int_t
+ngx_http_wapress_cache_cmp(ngx_http_wapress_cache_key_t *ck,
+    ngx_http_wapress_cache_node_t *cn)
+{
+    ngx_int_t  rc;
+
+    if (ck->id != cn->id) {
+        return (ck->id < cn->id) ? -1 : 1;
+    }
+
+    rc = ngx_memn2cmp(ck->key.data, cn->data, ck->key.len, cn->key_len);
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    return ngx_memn2cmp(ck->field.data, cn->data + cn->key_len,
+                        ck->field.len, cn->field_len);
+}
+
+
+static void
+ngx_http_wapress_cache_free(ngx_http_wapress_cache_zone_t *zone,
+    ngx_http_wapress_cache_node_t *cn)
+{
+    ngx_queue_remove(&cn->queue);
+    ngx_rbtree_delete(&zone->sh->rbtree, &cn->node);
+    ngx_slab_free_locked(zone->shpool, cn);
+}

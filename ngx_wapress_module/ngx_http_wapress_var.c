@@ -1,0 +1,257 @@
+
+/*
+ * ngx_http_wapress_var.c: the $wapress_* variables.  They read the page's
+ * context, so they have a value only in a request that assembled a page
+ * (the access log of a wapress_layout location); elsewhere they are not
+ * found ("-" in a log).
+ *
+ *   $wapress_cache_status          HIT, BYPASS, MISS, UPDATING or STALE:
+ *                                  the last of these (in this order) that
+ *                                  any fragment of the page had
+ *   $wapress_cache_status_NAME     the same for fragment NAME alone
+ *   $wapress_fragments_hit, _bypass, _miss, _updating, _stale
+ *                                  how many fragments had each status
+ *   $wapress_fragments_failed      how many got their default (or
+ *                                  nothing) because Redis failed, timed
+ *                                  out or gave an unusable value, with no
+ *                                  stale copy to stand in
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_wapress_module.h"
+#include "ngx_http_wapress_cache.h"
+#include "ngx_http_wapress_var.h"
+
+
+#define NGX_HTTP_WAPRESS_VAR_FAILED  (NGX_HTTP_WAPRESS_CACHE_LAST + 1)
+
+
+static ngx_int_t ngx_http_wapress_var_status(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_wapress_var_fragment_status(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_wapress_var_count(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_http_wapress_ctx_t *ngx_http_wapress_var_ctx(
+    ngx_http_request_t *r);
+
+
+static ngx_str_t  ngx_http_wapress_cache_status[] = {
+    ngx_null_string,
+    ngx_string("HIT"),
+    ngx_string("BYPASS"),
+    ngx_string("MISS"),
+    ngx_string("UPDATING"),
+    ngx_string("STALE")
+};
+
+
+static ngx_http_variable_t  ngx_http_wapress_vars[] = {
+
+    { ngx_string("wapress_cache_status"), NULL,
+      ngx_http_wapress_var_status, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("wapress_cache_status_"), NULL,
+      ngx_http_wapress_var_fragment_status, 0,
+      NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_PREFIX, 0 },
+
+    { ngx_string("wapress_fragments_hit"), NULL,
+      ngx_http_wapress_var_count, NGX_HTTP_WAPRESS_CACHE_HIT,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("wapress_fragments_bypass"), NULL,
+      ngx_http_wapress_var_count, NGX_HTTP_WAPRESS_CACHE_BYPASS,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("wapress_fragments_miss"), NULL,
+      ngx_http_wapress_var_count, NGX_HTTP_WAPRESS_CACHE_MISS,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("wapress_fragments_updating"), NULL,
+      ngx_http_wapress_var_count, NGX_HTTP_WAPRESS_CACHE_UPDATING,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("wapress_fragments_stale"), NULL,
+      ngx_http_wapress_var_count, NGX_HTTP_WAPRESS_CACHE_STALE,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("wapress_fragments_failed"), NULL,
+      ngx_http_wapress_var_count, NGX_HTTP_WAPRESS_VAR_FAILED,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+ngx_int_t
+ngx_http_wapress_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_wapress_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_http_wapress_ctx_t *
+ngx_http_wapress_var_ctx(ngx_http_request_t *r)
+{
+    ngx_http_wapress_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_wapress_module);
+
+    if (ctx == NULL || ctx->conf == NULL || ctx->conf->fragments == NULL) {
+        return NULL;
+    }
+
+    return ctx;
+}
+
+
+static ngx_int_t
+ngx_http_wapress_var_status(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_uint_t               i, status;
+    ngx_http_wapress_ctx_t  *ctx;
+
+    ctx = ngx_http_wapress_var_ctx(r);
+
+    if (ctx == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    status = NGX_HTTP_WAPRESS_CACHE_NONE;
+
+    for (i = 0; i < ctx->conf->fragments->nelts; i++) {
+        status = ngx_max(status, ctx->results[i].cache);
+    }
+
+    if (status == NGX_HTTP_WAPRESS_CACHE_NONE) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->len = ngx_http_wapress_cache_status[status].len;
+    v->data = ngx_http_wapress_cache_status[status].data;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_wapress_var_fragment_status(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t *name = (ngx_str_t *) data;
+
+    ngx_str_t                     s;
+    ngx_uint_t                    i, status;
+    ngx_http_wapress_ctx_t       *ctx;
+    ngx_http_wapress_fragment_t  *frag;
+
+    ctx = ngx_http_wapress_var_ctx(r);
+
+    if (ctx == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    s.data = name->data + sizeof("wapress_cache_status_") - 1;
+    s.len = name->len - (sizeof("wapress_cache_status_") - 1);
+
+    frag = ctx->conf->fragments->elts;
+
+    for (i = 0; i < ctx->conf->fragments->nelts; i++) {
+        if (frag[i].name.len == s.len
+            && ngx_strncasecmp(frag[i].name.data, s.data, s.len) == 0)
+        {
+            break;
+        }
+    }
+
+    if (i == ctx->conf->fragments->nelts) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    status = ctx->results[i].cache;
+
+    if (status == NGX_HTTP_WAPRESS_CACHE_NONE) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->len = ngx_http_wapress_cache_status[status].len;
+    v->data = ngx_http_wapress_cache_status[status].data;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_wapress_var_count(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char                  *p;
+    ngx_uint_t               i, n;
+    ngx_http_wapress_ctx_t  *ctx;
+
+    ctx = ngx_http_wapress_var_ctx(r);
+
+    if (ctx == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    n = 0;
+
+    for (i = 0; i < ctx->conf->fragments->nelts; i++) {
+
+        if (data == NGX_HTTP_WAPRESS_VAR_FAILED) {
+            if (ctx->results[i].state == NGX_HTTP_WAPRESS_FAILED) {
+                n++;
+            }
+
+            continue;
+        }
+
+        if (ctx->results[i].cache == data) {
+            n++;
+        }
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->len = ngx_sprintf(p, "%ui", n) - p;
+    v->data = p;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}

@@ -265,6 +265,23 @@ ngx_http_wapress_fetch_detach(ngx_http_wapress_ctx_t *ctx,
 }
 
 
+void
+ngx_http_wapress_fetch_cleanup(void *data)
+{
+    ngx_http_wapress_ctx_t *ctx = data;
+
+    if (ctx->event.timer_set) {
+        ngx_del_timer(&ctx->event);
+    }
+
+    if (ctx->event.posted) {
+        ngx_delete_posted_event(&ctx->event);
+    }
+
+    ngx_http_wapress_fetch_detach(ctx, NULL);
+}
+
+
 static void
 ngx_http_wapress_fetch_reply(redisAsyncContext *ac, void *rep,
     void *privdata)

@@ -35,6 +35,12 @@ ngx_int_t ngx_http_wapress_fetch(ngx_http_wapress_ctx_t *ctx,
 void ngx_http_wapress_fetch_detach(ngx_http_wapress_ctx_t *ctx,
     const char *cause);
 
+/*
+ * The pool cleanup of a page's context (handler and filter alike): the
+ * context's event is stopped and the replies in flight let go.
+ */
+void ngx_http_wapress_fetch_cleanup(void *data);
+
 /* logs one line for a fragment that was not found or failed */
 void ngx_http_wapress_log_result(ngx_http_wapress_ctx_t *ctx,
     ngx_uint_t i, const char *cause);

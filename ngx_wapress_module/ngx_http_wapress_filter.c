@@ -108,7 +108,6 @@ static void ngx_http_wapress_filter_fail(ngx_http_wapress_ctx_t *ctx,
 static void ngx_http_wapress_filter_error(ngx_http_wapress_ctx_t *ctx);
 static void ngx_http_wapress_filter_wake(ngx_http_wapress_ctx_t *ctx);
 static void ngx_http_wapress_filter_event(ngx_event_t *ev);
-static void ngx_http_wapress_filter_cleanup(void *data);
 
 
 static ngx_http_output_header_filter_pt  ngx_http_wapress_next_header_filter;
@@ -274,7 +273,7 @@ ngx_http_wapress_header_filter(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-    cln->handler = ngx_http_wapress_filter_cleanup;
+    cln->handler = ngx_http_wapress_fetch_cleanup;
     cln->data = ctx;
 
     ngx_http_set_ctx(r, ctx, ngx_http_wapress_module);
@@ -1312,21 +1311,4 @@ ngx_http_wapress_filter_event(ngx_event_t *ev)
     }
 
     ngx_http_run_posted_requests(c);
-}
-
-
-static void
-ngx_http_wapress_filter_cleanup(void *data)
-{
-    ngx_http_wapress_ctx_t *ctx = data;
-
-    if (ctx->event.timer_set) {
-        ngx_del_timer(&ctx->event);
-    }
-
-    if (ctx->event.posted) {
-        ngx_delete_posted_event(&ctx->event);
-    }
-
-    ngx_http_wapress_fetch_detach(ctx, NULL);
 }

@@ -20,7 +20,6 @@
 static void ngx_http_wapress_wake(ngx_http_wapress_ctx_t *ctx);
 static void ngx_http_wapress_event_handler(ngx_event_t *ev);
 static ngx_int_t ngx_http_wapress_send(ngx_http_wapress_ctx_t *ctx);
-static void ngx_http_wapress_cleanup(void *data);
 
 
 ngx_int_t
@@ -66,7 +65,7 @@ ngx_http_wapress_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    cln->handler = ngx_http_wapress_cleanup;
+    cln->handler = ngx_http_wapress_fetch_cleanup;
     cln->data = ctx;
 
     ngx_http_set_ctx(r, ctx, ngx_http_wapress_module);
@@ -267,21 +266,4 @@ ngx_http_wapress_send(ngx_http_wapress_ctx_t *ctx)
     last->buf->last_in_chain = 1;
 
     return ngx_http_output_filter(r, out);
-}
-
-
-static void
-ngx_http_wapress_cleanup(void *data)
-{
-    ngx_http_wapress_ctx_t *ctx = data;
-
-    if (ctx->event.timer_set) {
-        ngx_del_timer(&ctx->event);
-    }
-
-    if (ctx->event.posted) {
-        ngx_delete_posted_event(&ctx->event);
-    }
-
-    ngx_http_wapress_fetch_detach(ctx, NULL);
 }

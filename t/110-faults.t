@@ -29,7 +29,7 @@ start_redis($Port);
 
 add_cleanup_handler(sub {
     stop_fake();
-    kill_redis();
+    stop_redis($Port);
 });
 
 # a listener on $Port in a child process: "silent" reads and never
@@ -75,17 +75,6 @@ sub stop_fake {
     undef $Fake;
 }
 
-sub http_get {
-    my $path = shift;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => $Test::Nginx::Util::ServerPort,
-                                  Timeout => 3)
-        or die "connect: $!";
-    print $s "GET $path HTTP/1.0\r\nHost: localhost\r\n\r\n";
-    local $/;
-    my $resp = <$s>;
-    return $resp // '';
-}
 
 # recovery: polls until a page matches, at most $secs seconds
 sub wait_page {
@@ -98,26 +87,6 @@ sub wait_page {
     die "$path: no page like $re after ${secs}s\n";
 }
 
-# stop_redis, without waiting for a killed redis-server to be reaped
-# (where nothing reaps orphans quickly, a zombie looks alive to kill 0):
-# done when the port can be bound again
-sub kill_redis {
-    my $pid = t::WapressTest::redis_pid($Port) or return;
-    kill 'CONT', $pid;
-    kill 'KILL', $pid;
-    unlink "$ENV{TEST_NGINX_REDIS_DIR}/private-$Port/redis.pid";
-    for (1 .. 300) {
-        my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
-                                      LocalPort => $Port, Listen => 1,
-                                      ReuseAddr => 1);
-        if ($s) {
-            close $s;
-            return;
-        }
-        sleep 0.01;
-    }
-    die "port $Port still in use\n";
-}
 
 sub seed {
     my %kv = @_;
@@ -178,7 +147,7 @@ X-Time: 0\.[0-4]\d\d
 
 === TEST 2: killed: the stale copies at once
 --- init
-main::kill_redis();
+t::WapressTest::stop_redis($main::Port);
 Time::HiRes::sleep(0.15);
 --- request eval
 ["GET /p/a", "GET /p/a"]
@@ -257,7 +226,7 @@ X-Time: 0\.[0-4]\d\d
 
 === TEST 7: restarted empty: a real miss is not masked by a stale copy
 --- init
-main::kill_redis();
+t::WapressTest::stop_redis($main::Port);
 t::WapressTest::start_redis($main::Port);
 main::wait_page('/p/a', qr/^HTTP\/1\.\d 404/, 8);
 --- request
@@ -286,7 +255,7 @@ X-Cache: MISS
 
 === TEST 9: replaced by a server that accepts and never answers
 --- init
-main::kill_redis();
+t::WapressTest::stop_redis($main::Port);
 main::start_fake('silent');
 Time::HiRes::sleep(0.15);
 --- request eval
@@ -320,7 +289,7 @@ X-Time: 0\.[0-4]\d\d
 
 === TEST 11: replaced by a server that answers garbage
 --- init
-main::kill_redis();
+t::WapressTest::stop_redis($main::Port);
 main::start_fake('garbage');
 Time::HiRes::sleep(0.15);
 --- request eval

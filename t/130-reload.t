@@ -18,30 +18,10 @@ our $Port = $ENV{TEST_NGINX_REDIS_RELOAD_PORT}
     ||= ($ENV{TEST_NGINX_REDIS_PORT} || 6399) - 12;           # 6387
 our ($Total, $Failed, $Sample);
 
-# stop_redis, without waiting for a killed redis-server to be reaped
-# (where nothing reaps orphans quickly, a zombie looks alive to kill 0):
-# done when the port can be bound again
-sub kill_redis {
-    my $pid = t::WapressTest::redis_pid($Port) or return;
-    kill 'CONT', $pid;
-    kill 'KILL', $pid;
-    unlink "$ENV{TEST_NGINX_REDIS_DIR}/private-$Port/redis.pid";
-    for (1 .. 300) {
-        my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
-                                      LocalPort => $Port, Listen => 1,
-                                      ReuseAddr => 1);
-        if ($s) {
-            close $s;
-            return;
-        }
-        sleep 0.01;
-    }
-    die "port $Port still in use\n";
-}
 
-kill_redis();
+stop_redis($Port);
 start_redis($Port);
-add_cleanup_handler(sub { kill_redis() });
+add_cleanup_handler(sub { stop_redis($Port) });
 
 sub seed {
     t::WapressTest::redis_at($Port, 'SET', 't130:j', '{"v":"one"}');
@@ -83,17 +63,6 @@ sub reload {
     die "the workers were not replaced\n";
 }
 
-sub http_get {
-    my $path = shift;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => $Test::Nginx::Util::ServerPort,
-                                  Timeout => 3)
-        or return '';
-    print $s "GET $path HTTP/1.0\r\nHost: localhost\r\n\r\n";
-    local $/;
-    my $resp = <$s>;
-    return $resp // '';
-}
 
 # $clients processes each asking for $secs seconds while the master is
 # sent $hups HUPs; every answer must be a 200 with the expected page
@@ -203,7 +172,7 @@ X-Cache: HIT
 === TEST 3: Redis down, new workers: what the old ones stored is served
 --- init
 main::reload();
-main::kill_redis();
+t::WapressTest::stop_redis($main::Port);
 --- request
 GET /h
 --- response_headers

@@ -30,17 +30,6 @@ add_cleanup_handler(sub { stop_redis($Port) });
 
 sub r { t::WapressTest::redis_at($Port, @_) }
 
-sub http_get {
-    my $path = shift;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => $Test::Nginx::Util::ServerPort,
-                                  Timeout => 3)
-        or die "connect: $!";
-    print $s "GET $path HTTP/1.0\r\nHost: localhost\r\n\r\n";
-    local $/;
-    my $resp = <$s>;
-    return $resp // '';
-}
 
 sub gets {
     my $info = r('INFO', 'commandstats');
@@ -232,7 +221,7 @@ wapress: fragment "x" key "t140:s": timed out after 300ms, using the default
 --- init
 kill 'CONT', t::WapressTest::redis_pid($main::Port);
 Time::HiRes::sleep(0.35);
-main::http_get('/a');
+t::WapressTest::http_get('/a');
 Time::HiRes::sleep(0.1);
 --- request
 GET /a

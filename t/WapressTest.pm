@@ -11,7 +11,8 @@ package t::WapressTest;
 #   redis_unix($path, @args) talk to another server, redis_session($port,
 #   [@cmd], ...) sends several commands on one connection;
 # - start_redis($port, @options) / stop_redis($port) run a private
-#   redis-server for tests that kill or pause it.
+#   redis-server for tests that kill or pause it;
+# - http_get($path) sends one GET to the test nginx outside the blocks.
 
 use Test::Nginx::Socket -Base;
 use IO::Socket::INET;
@@ -20,7 +21,7 @@ use File::Path qw(make_path);
 use Time::HiRes qw(sleep);
 
 our @EXPORT = qw(redis redis_at redis_unix redis_session start_redis
-                 stop_redis redis_pid example_file);
+                 stop_redis redis_pid example_file http_get);
 
 $ENV{TEST_NGINX_REDIS_PORT} ||= 6399;
 $ENV{TEST_NGINX_REDIS_AUTH_PORT} ||= 6398;
@@ -151,16 +152,39 @@ sub start_redis ($@) {
     die "redis-server on $port did not start\n";
 }
 
+# Kills the private redis-server on $port; done when the port can be bound
+# again (where nothing reaps orphans quickly, a killed process that is a
+# zombie still looks alive to "kill 0").
 sub stop_redis ($) {
     my $port = shift;
     my $pid = redis_pid($port) or return;
     kill 'CONT', $pid;
     kill 'KILL', $pid;
-    for (1 .. 100) {
-        last unless kill 0, $pid;
-        sleep 0.02;
-    }
     unlink _redis_dir($port) . '/redis.pid';
+    for (1 .. 300) {
+        my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                      LocalPort => $port, Listen => 1,
+                                      ReuseAddr => 1);
+        if ($s) {
+            close $s;
+            return;
+        }
+        sleep 0.01;
+    }
+    die "port $port still in use\n";
+}
+
+# one HTTP/1.0 GET to the test nginx; the whole raw response
+sub http_get ($) {
+    my $path = shift;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $Test::Nginx::Util::ServerPort,
+                                  Timeout => 3)
+        or die "connect: $!";
+    print $s "GET $path HTTP/1.0\r\nHost: localhost\r\n\r\n";
+    local $/;
+    my $resp = <$s>;
+    return $resp // '';
 }
 
 1;

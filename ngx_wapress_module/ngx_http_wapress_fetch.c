@@ -56,6 +56,7 @@ typedef struct {
 } ngx_http_wapress_refresh_t;
 
 
+static u_char *ngx_http_wapress_fetch_arg(u_char *p, ngx_str_t *arg);
 static void ngx_http_wapress_fetch_reply(redisAsyncContext *ac, void *rep,
     void *privdata);
 static void ngx_http_wapress_fetch_result(ngx_http_wapress_ctx_t *ctx,
@@ -194,13 +195,15 @@ ngx_http_wapress_fetch(ngx_http_wapress_ctx_t *ctx, ngx_uint_t *frags,
         }
 
         if (frag[i].field == NULL) {
-            p = ngx_sprintf(cmd, "*2\r\n$3\r\nGET\r\n$%uz\r\n%V\r\n",
-                            res->key.len, &res->key);
+            p = ngx_cpymem(cmd, "*2\r\n$3\r\nGET\r\n",
+                           sizeof("*2\r\n$3\r\nGET\r\n") - 1);
+            p = ngx_http_wapress_fetch_arg(p, &res->key);
 
         } else {
-            p = ngx_sprintf(cmd, "*3\r\n$4\r\nHGET\r\n$%uz\r\n%V\r\n"
-                            "$%uz\r\n%V\r\n", res->key.len, &res->key,
-                            res->field.len, &res->field);
+            p = ngx_cpymem(cmd, "*3\r\n$4\r\nHGET\r\n",
+                           sizeof("*3\r\n$4\r\nHGET\r\n") - 1);
+            p = ngx_http_wapress_fetch_arg(p, &res->key);
+            p = ngx_http_wapress_fetch_arg(p, &res->field);
         }
 
         batch->slots[batch->pending].batch = batch;
@@ -221,6 +224,32 @@ ngx_http_wapress_fetch(ngx_http_wapress_ctx_t *ctx, ngx_uint_t *frags,
     }
 
     return NGX_OK;
+}
+
+
+/* a RESP bulk string: "$" length CRLF bytes CRLF */
+
+static u_char *
+ngx_http_wapress_fetch_arg(u_char *p, ngx_str_t *arg)
+{
+    size_t   n;
+    u_char  *q, digits[NGX_SIZE_T_LEN];
+
+    q = digits + NGX_SIZE_T_LEN;
+    n = arg->len;
+
+    do {
+        *--q = (u_char) ('0' + n % 10);
+        n /= 10;
+    } while (n);
+
+    *p++ = '$';
+    p = ngx_cpymem(p, q, digits + NGX_SIZE_T_LEN - q);
+    *p++ = CR; *p++ = LF;
+    p = ngx_cpymem(p, arg->data, arg->len);
+    *p++ = CR; *p++ = LF;
+
+    return p;
 }
 
 

@@ -470,6 +470,13 @@ ngx_http_wapress_redis_connect(ngx_http_wapress_redis_conn_t *conn,
         return NGX_ERROR;
     }
 
+    /*
+     * Keep the reader's buffer between replies: by default hiredis frees
+     * it whenever it is empty and larger than 16 KB, which under load
+     * means a free and a new allocation on nearly every read.
+     */
+    ac->c.reader->maxbuf = 0;
+
     link = ngx_alloc(sizeof(ngx_http_wapress_redis_link_t), conn->log);
     if (link == NULL) {
         redisAsyncFree(ac);

@@ -8,6 +8,9 @@
 #   make unit       only the C unit tests
 #   make test-dynamic  the suite against Debian's nginx and the .so
 #   make bench      the benchmark (bench/README.md)
+#   make test-asan  the suite against nginx built with ASan+UBSan (clang)
+#   make test-valgrind  the suite under valgrind (docs/testing.md)
+#   make fuzz       the libFuzzer targets in fuzz/, FUZZ_SECONDS=60 each
 
 SHELL           := /bin/bash
 
@@ -32,6 +35,21 @@ TEST_REDIS_DIR  := $(BUILD)/test-redis
 SRCS  := $(wildcard ngx_wapress_module/*.c ngx_wapress_module/*.h)
 UNIT_CFLAGS ?= -std=c99 -O1 -g -Wall -Wextra -Werror
 UNIT  := $(BUILD)/unit/mustache_spec $(BUILD)/unit/mustache_render
+
+# sanitizers and fuzzing (docs/testing.md)
+SAN_CC      ?= clang
+SAN_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=all \
+               -fno-omit-frame-pointer
+ASAN_CC_OPT := -O1 -g $(SAN_FLAGS) \
+    -fsanitize-ignorelist=$(CURDIR)/util/sanitizers/ubsan-nginx.ignore
+ASAN_OBJS   := $(BUILD)/objs-asan
+ASAN_NGINX  := $(BUILD)/nginx-asan/sbin/nginx
+ASAN_UNIT   := $(BUILD)/unit-asan/mustache_spec \
+               $(BUILD)/unit-asan/mustache_render
+JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := marker marker_split mustache json_fragment
+FUZZ_BIN    := $(addprefix $(BUILD)/fuzz/bin/,$(FUZZ_TARGETS))
 
 .PHONY: all build modules unit test test-dynamic demo bench clean deps \
         style
@@ -97,6 +115,63 @@ bench:
 	$(MAKE) build
 	bench/run.sh
 
+# Sanitizers: a separate nginx (build/objs-asan, build/nginx-asan) and
+# unit tests built with clang's ASan+UBSan; util/asan.sh runs them and
+# fails on any report.  The ignore list holds nginx's own UBSan reports.
+.PHONY: test-asan test-valgrind fuzz fuzz-build
+
+test-asan:
+	@util/deps.sh asan
+	$(MAKE) unit $(ASAN_NGINX) $(ASAN_UNIT)
+	util/asan.sh
+
+$(ASAN_OBJS)/Makefile: config $(NGINX_SRC)/configure \
+                       util/sanitizers/ubsan-nginx.ignore
+	@util/deps.sh asan
+	cd $(NGINX_SRC) && ./configure --with-cc=$(SAN_CC) \
+	    --prefix=$(BUILD)/nginx-asan --builddir=$(ASAN_OBJS) \
+	    $(NGINX_CONFIGURE) --with-cc-opt='$(ASAN_CC_OPT)' \
+	    --with-ld-opt='$(SAN_FLAGS)' --add-module=$(CURDIR) \
+	    >$(BUILD)/asan-configure.log
+
+$(ASAN_NGINX): $(ASAN_OBJS)/Makefile $(SRCS)
+	$(MAKE) -j$(JOBS) -C $(NGINX_SRC) -f $(ASAN_OBJS)/Makefile
+	$(MAKE) -C $(NGINX_SRC) -f $(ASAN_OBJS)/Makefile install >/dev/null
+	@touch $@
+
+$(BUILD)/unit-asan/%: t/unit/%.c ngx_wapress_module/ngx_http_wapress_mustache.c \
+                      ngx_wapress_module/ngx_http_wapress_mustache.h
+	@util/deps.sh asan
+	@mkdir -p $(dir $@)
+	$(SAN_CC) $(UNIT_CFLAGS) $(SAN_FLAGS) -Ingx_wapress_module $< \
+	    ngx_wapress_module/ngx_http_wapress_mustache.c -ljansson -o $@
+
+# The suite under valgrind (nginx's own reports in valgrind.suppress).
+test-valgrind:
+	@util/deps.sh valgrind
+	$(MAKE) build unit
+	util/valgrind.sh
+
+# libFuzzer targets (fuzz/): each runs FUZZ_SECONDS from its seeds in
+# fuzz/corpus/TARGET; new inputs and crashes go to build/fuzz/.
+fuzz:
+	@util/deps.sh fuzz
+	$(MAKE) fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) util/fuzz.sh $(FUZZ_TARGETS)
+
+fuzz-build: $(FUZZ_BIN)
+
+$(BUILD)/fuzz/bin/%: fuzz/%.c fuzz/fuzz_marker.h fuzz/fuzz_mustache.h \
+                     ngx_wapress_module/ngx_http_wapress_marker.c \
+                     ngx_wapress_module/ngx_http_wapress_marker.h \
+                     ngx_wapress_module/ngx_http_wapress_mustache.c \
+                     ngx_wapress_module/ngx_http_wapress_mustache.h
+	@mkdir -p $(dir $@)
+	$(SAN_CC) -g -O1 -fsanitize=fuzzer $(SAN_FLAGS) -Wall -Wextra -Werror \
+	    -Ingx_wapress_module -Ifuzz $< \
+	    $(if $(filter marker%,$*),ngx_wapress_module/ngx_http_wapress_marker.c) \
+	    -ljansson -o $@
+
 demo:
 	@util/deps.sh demo
 	$(MAKE) build
@@ -107,4 +182,5 @@ style:
 
 clean:
 	rm -rf $(NGINX_OBJS) $(NGINX_PREFIX) $(BUILD)/unit $(DEB_OBJS) \
-	    $(BUILD)/debian-src $(MODULE_SO) t/servroot*
+	    $(BUILD)/debian-src $(MODULE_SO) $(ASAN_OBJS) $(BUILD)/nginx-asan \
+	    $(BUILD)/unit-asan $(BUILD)/fuzz/bin t/servroot*

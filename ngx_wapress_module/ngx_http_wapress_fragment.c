@@ -574,8 +574,11 @@ ngx_http_wapress_fragment_render(ngx_pool_t *pool,
     }
 
     if (rc != NGX_HTTP_WAPRESS_MUSTACHE_OK) {
-        ngx_snprintf(err, err_size, "template \"%V\": data nested too "
-                     "deep%Z", &frag->template->path);
+        ngx_snprintf(err, err_size, "template \"%V\": %s%Z",
+                     &frag->template->path,
+                     rc == NGX_HTTP_WAPRESS_MUSTACHE_TOO_DEEP
+                     ? "data nested too deep"
+                     : "rendering too long (more than 10 million steps)");
         err[err_size - 1] = '\0';
         return NGX_DECLINED;
     }

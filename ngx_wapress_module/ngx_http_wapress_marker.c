@@ -39,6 +39,16 @@ ngx_http_wapress_marker_parse(const unsigned char *p,
 
     start = p;
 
+    /*
+     * a marker is at most MARKER_MAX bytes: the answer never depends on
+     * what follows them, so that a streaming caller that holds that much
+     * gets the same answer as one that has the whole text
+     */
+
+    if ((size_t) (last - p) > NGX_HTTP_WAPRESS_MARKER_MAX) {
+        last = p + NGX_HTTP_WAPRESS_MARKER_MAX;
+    }
+
     rc = ngx_http_wapress_marker_match(&p, last, "<!--#", 5);
     if (rc != NGX_HTTP_WAPRESS_MARKER_OK) {
         return rc;
@@ -47,12 +57,14 @@ ngx_http_wapress_marker_parse(const unsigned char *p,
     p = ngx_http_wapress_marker_skip(p, last);
 
     rc = ngx_http_wapress_marker_match(&p, last, "wapress", 7);
-    if (rc != NGX_HTTP_WAPRESS_MARKER_OK) {
+    if (rc == NGX_HTTP_WAPRESS_MARKER_NO) {
         return rc;
     }
 
-    if (p == last) {
-        return NGX_HTTP_WAPRESS_MARKER_AGAIN;
+    if (rc == NGX_HTTP_WAPRESS_MARKER_AGAIN || p == last) {
+        /* "<!--#" and MARKER_MAX bytes of white space: not a marker */
+        return (last - start >= NGX_HTTP_WAPRESS_MARKER_MAX)
+               ? NGX_HTTP_WAPRESS_MARKER_NO : NGX_HTTP_WAPRESS_MARKER_AGAIN;
     }
 
     if (!ngx_http_wapress_marker_space(*p)) {
@@ -101,6 +113,12 @@ ngx_http_wapress_marker_parse(const unsigned char *p,
     n = p;
 
     while (p < last && ngx_http_wapress_marker_name_char(*p)) {
+        if (p - n == NGX_HTTP_WAPRESS_MARKER_NAME_MAX) {
+            /* said at once, whether or not the quote has arrived */
+            *err = "a fragment name has 1 to 64 characters";
+            return NGX_HTTP_WAPRESS_MARKER_BAD;
+        }
+
         p++;
     }
 
@@ -113,7 +131,7 @@ ngx_http_wapress_marker_parse(const unsigned char *p,
         return NGX_HTTP_WAPRESS_MARKER_BAD;
     }
 
-    if (p == n || p - n > NGX_HTTP_WAPRESS_MARKER_NAME_MAX) {
+    if (p == n) {
         *err = "a fragment name has 1 to 64 characters";
         return NGX_HTTP_WAPRESS_MARKER_BAD;
     }

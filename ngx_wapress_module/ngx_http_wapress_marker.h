@@ -36,8 +36,10 @@
  * Looks at the text that starts at p (a '<') and ends before last.
  * OK: a marker; *name and *name_len give its fragment name, *end follows
  * the "-->".  NO: not a wapress marker (it may still be another comment).
- * AGAIN: the text ends before this can be told.  BAD: the text begins
- * "<!--# wapress " but is no valid marker; *err says why.
+ * AGAIN: the text ends before this can be told; it is only returned for
+ * fewer than NGX_HTTP_WAPRESS_MARKER_MAX bytes, and no byte past those
+ * changes the answer, so a streaming caller needs to hold no more.  BAD:
+ * the text begins "<!--# wapress " but is no valid marker; *err says why.
  */
 int ngx_http_wapress_marker_parse(const unsigned char *p,
     const unsigned char *last, const unsigned char **name, size_t *name_len,

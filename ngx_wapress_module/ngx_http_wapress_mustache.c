@@ -129,6 +129,7 @@ typedef struct {
     ngx_http_wapress_mustache_out_t          *out;
     unsigned                                  nctx;
     unsigned                                  partials;
+    size_t                                    visits;
     json_t             *stack[NGX_HTTP_WAPRESS_MUSTACHE_MAX_SECTIONS + 1];
 } ngx_http_wapress_mustache_state_t;
 
@@ -957,6 +958,7 @@ ngx_http_wapress_mustache_render(const ngx_http_wapress_mustache_t *tpl,
     st.out = out;
     st.nctx = 1;
     st.partials = 0;
+    st.visits = 0;
     st.stack[0] = root;
 
     return ngx_http_wapress_mustache_render_nodes(&st, tpl->nodes, 0,
@@ -977,6 +979,10 @@ ngx_http_wapress_mustache_render_nodes(ngx_http_wapress_mustache_state_t *st,
 
     for (i = from; i < to; i++) {
         node = &nodes[i];
+
+        if (++st->visits > NGX_HTTP_WAPRESS_MUSTACHE_MAX_VISITS) {
+            return NGX_HTTP_WAPRESS_MUSTACHE_TOO_LONG;
+        }
 
         switch (node->type) {
 
@@ -1081,6 +1087,10 @@ ngx_http_wapress_mustache_section(ngx_http_wapress_mustache_state_t *st,
     n = json_array_size(v);
 
     for (k = 0; k < n; k++) {
+        if (++st->visits > NGX_HTTP_WAPRESS_MUSTACHE_MAX_VISITS) {
+            return NGX_HTTP_WAPRESS_MUSTACHE_TOO_LONG;
+        }
+
         st->stack[st->nctx++] = json_array_get(v, k);
         rc = ngx_http_wapress_mustache_render_nodes(st, nodes, i + 1,
                                                     nodes[i].end);

@@ -21,10 +21,18 @@
 #define NGX_HTTP_WAPRESS_MUSTACHE_OK            0
 #define NGX_HTTP_WAPRESS_MUSTACHE_NOMEM        -1
 #define NGX_HTTP_WAPRESS_MUSTACHE_TOO_DEEP     -2
+#define NGX_HTTP_WAPRESS_MUSTACHE_TOO_LONG     -3
 
 /* nested sections (compile and render) and nested partials (render) */
 #define NGX_HTTP_WAPRESS_MUSTACHE_MAX_SECTIONS  64
 #define NGX_HTTP_WAPRESS_MUSTACHE_MAX_PARTIALS  32
+
+/*
+ * node visits of one render: sections repeated by the data (a name not
+ * found in an element is looked up in the enclosing contexts) make the
+ * work polynomial in the data, with the nesting as the exponent
+ */
+#define NGX_HTTP_WAPRESS_MUSTACHE_MAX_VISITS    (10 * 1000 * 1000)
 
 
 typedef struct ngx_http_wapress_mustache_s  ngx_http_wapress_mustache_t;
@@ -81,8 +89,9 @@ ngx_http_wapress_mustache_t *ngx_http_wapress_mustache_compile(
 /*
  * Appends the rendering to out (growing it through out->alloc by
  * doubling: a new block, a copy, the old block abandoned).  Returns
- * NGX_HTTP_WAPRESS_MUSTACHE_OK, _NOMEM or _TOO_DEEP; on failure the
- * output written so far is incomplete and should be discarded.
+ * NGX_HTTP_WAPRESS_MUSTACHE_OK, _NOMEM, _TOO_DEEP or _TOO_LONG (more than
+ * MAX_VISITS nodes and section repetitions); on failure the output
+ * written so far is incomplete and should be discarded.
  */
 int ngx_http_wapress_mustache_render(const ngx_http_wapress_mustache_t *tpl,
     json_t *root, ngx_http_wapress_mustache_out_t *out);

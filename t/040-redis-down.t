@@ -101,7 +101,7 @@ GET /t
 --- response_body
 [up]
 --- error_log eval
-qr/\[notice\] .*wapress: redis 127\.0\.0\.1:6397: connected after \d+ failed attempts/
+qr/\[notice\] .*wapress: redis 127\.0\.0\.1:$main::Port: connected after \d+ failed attempts/
 --- no_error_log
 [alert]
 [crit]

@@ -54,6 +54,7 @@ static void ngx_http_wapress_mustache_test_error(const char *what,
     const char *tpl, const char *partials, const char *err, unsigned line,
     const char *partial);
 static void ngx_http_wapress_mustache_test_deep(void);
+static void ngx_http_wapress_mustache_test_work(void);
 static void ngx_http_wapress_mustache_test_growth(void);
 static void ngx_http_wapress_mustache_test_nomem(void);
 static void ngx_http_wapress_mustache_test_loader(void);
@@ -159,6 +160,7 @@ main(int argc, char **argv)
         "too many partial copies", 1, "a");
 
     ngx_http_wapress_mustache_test_deep();
+    ngx_http_wapress_mustache_test_work();
     ngx_http_wapress_mustache_test_growth();
     ngx_http_wapress_mustache_test_nomem();
     ngx_http_wapress_mustache_test_loader();
@@ -266,6 +268,51 @@ ngx_http_wapress_mustache_test_deep(void)
 
 
 /* from a preset 1-byte buffer to over 200 KB */
+
+/*
+ * a name a section does not find in an element is looked up in the
+ * enclosing contexts, so the data alone can repeat a nested section:
+ * the render stops after MAX_VISITS nodes and repetitions
+ */
+
+static void
+ngx_http_wapress_mustache_test_work(void)
+{
+    size_t                             i;
+    json_t                            *a, *root;
+    ngx_http_wapress_mustache_test_t   t;
+
+    a = json_array();
+
+    for (i = 0; i < 3000; i++) {
+        json_array_append_new(a, json_integer(1));
+    }
+
+    root = json_pack("{sOsO}", "comments", a, "tags", a);
+
+    /* 3000 x 3000 repetitions and 3000 more: under the budget */
+
+    ngx_http_wapress_mustache_test_render(&t,
+        "{{#comments}}{{#tags}}{{/tags}}{{/comments}}", root, NULL);
+    ngx_http_wapress_mustache_test_ok(t.rc == NGX_HTTP_WAPRESS_MUSTACHE_OK,
+        "9 million section repetitions render (%d)", t.rc);
+
+    /* a third level: 27 billion, stopped at MAX_VISITS */
+
+    json_object_set(root, "likes", a);
+
+    ngx_http_wapress_mustache_test_render(&t,
+        "{{#comments}}{{#tags}}{{#likes}}x{{/likes}}{{/tags}}{{/comments}}",
+        root, NULL);
+    ngx_http_wapress_mustache_test_ok(
+        t.rc == NGX_HTTP_WAPRESS_MUSTACHE_TOO_LONG,
+        "data that repeats nested sections 3000^3 times: TOO_LONG (%d)",
+        t.rc);
+
+    json_decref(a);
+    json_decref(root);
+}
+
 
 static void
 ngx_http_wapress_mustache_test_growth(void)

@@ -34,6 +34,8 @@ static ngx_int_t ngx_http_wapress_var_status(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_wapress_var_fragment_status(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_wapress_var_set_status(
+    ngx_http_variable_value_t *v, ngx_uint_t status);
 static ngx_int_t ngx_http_wapress_var_count(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_http_wapress_ctx_t *ngx_http_wapress_var_ctx(
@@ -142,18 +144,7 @@ ngx_http_wapress_var_status(ngx_http_request_t *r,
         status = ngx_max(status, ctx->results[i].cache);
     }
 
-    if (status == NGX_HTTP_WAPRESS_CACHE_NONE) {
-        v->not_found = 1;
-        return NGX_OK;
-    }
-
-    v->len = ngx_http_wapress_cache_status[status].len;
-    v->data = ngx_http_wapress_cache_status[status].data;
-    v->valid = 1;
-    v->no_cacheable = 1;
-    v->not_found = 0;
-
-    return NGX_OK;
+    return ngx_http_wapress_var_set_status(v, status);
 }
 
 
@@ -195,18 +186,7 @@ ngx_http_wapress_var_fragment_status(ngx_http_request_t *r,
 
     status = ctx->results[i].cache;
 
-    if (status == NGX_HTTP_WAPRESS_CACHE_NONE) {
-        v->not_found = 1;
-        return NGX_OK;
-    }
-
-    v->len = ngx_http_wapress_cache_status[status].len;
-    v->data = ngx_http_wapress_cache_status[status].data;
-    v->valid = 1;
-    v->no_cacheable = 1;
-    v->not_found = 0;
-
-    return NGX_OK;
+    return ngx_http_wapress_var_set_status(v, status);
 }
 
 
@@ -249,6 +229,25 @@ ngx_http_wapress_var_count(ngx_http_request_t *r,
 
     v->len = ngx_sprintf(p, "%ui", n) - p;
     v->data = p;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_wapress_var_set_status(ngx_http_variable_value_t *v,
+    ngx_uint_t status)
+{
+    if (status == NGX_HTTP_WAPRESS_CACHE_NONE) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->len = ngx_http_wapress_cache_status[status].len;
+    v->data = ngx_http_wapress_cache_status[status].data;
     v->valid = 1;
     v->no_cacheable = 1;
     v->not_found = 0;

@@ -1,0 +1,271 @@
+
+/*
+ * ngx_http_wapress_redis_conf.c: the wapress_redis directive's arguments,
+ * "ADDRESS [db=N] [password=P] [user=U]", parsed when the configuration
+ * loads.  Host names are resolved here, because redisAsyncConnect() would
+ * call getaddrinfo() on a name, which blocks; identical servers are
+ * shared, so that a worker keeps one connection per server.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include "ngx_http_wapress_redis.h"
+
+
+#define NGX_HTTP_WAPRESS_REDIS_DEFAULT_PORT  6379
+
+
+static ngx_int_t ngx_http_wapress_redis_parse_address(ngx_conf_t *cf,
+    ngx_str_t *addr, ngx_http_wapress_redis_server_t *srv);
+
+
+char *
+ngx_http_wapress_redis_parse(ngx_conf_t *cf, ngx_str_t *args,
+    ngx_uint_t nargs, ngx_array_t *servers,
+    ngx_http_wapress_redis_server_t **srv)
+{
+    u_char                           *p;
+    ngx_int_t                         db;
+    ngx_str_t                         user, password, value;
+    ngx_uint_t                        i;
+    ngx_http_wapress_redis_server_t   tmp, *s, **sp;
+
+    if (nargs == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "no redis address");
+        return NGX_CONF_ERROR;
+    }
+
+    db = NGX_CONF_UNSET;
+    ngx_str_null(&user);
+    ngx_str_null(&password);
+
+    for (i = 1; i < nargs; i++) {
+        value = args[i];
+
+        if (value.len > 3 && ngx_strncmp(value.data, "db=", 3) == 0) {
+
+            if (db != NGX_CONF_UNSET) {
+                goto duplicate;
+            }
+
+            db = ngx_atoi(value.data + 3, value.len - 3);
+
+            if (db == NGX_ERROR) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid redis db value \"%V\"", &value);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (value.len > 9 && ngx_strncmp(value.data, "password=", 9) == 0) {
+
+            if (password.len) {
+                goto duplicate;
+            }
+
+            password.data = value.data + 9;
+            password.len = value.len - 9;
+            continue;
+        }
+
+        if (value.len > 5 && ngx_strncmp(value.data, "user=", 5) == 0) {
+
+            if (user.len) {
+                goto duplicate;
+            }
+
+            user.data = value.data + 5;
+            user.len = value.len - 5;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid redis parameter \"%V\"", &value);
+        return NGX_CONF_ERROR;
+    }
+
+    if (user.len && password.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "redis \"user=\" requires \"password=\"");
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&tmp, sizeof(ngx_http_wapress_redis_server_t));
+
+    if (ngx_http_wapress_redis_parse_address(cf, &args[0], &tmp) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    tmp.db = (db == NGX_CONF_UNSET) ? 0 : db;
+    tmp.user = user;
+    tmp.password = password;
+
+    /* identical servers share one connection */
+
+    sp = servers->elts;
+
+    for (i = 0; i < servers->nelts; i++) {
+        s = sp[i];
+
+        if (s->port == tmp.port
+            && s->db == tmp.db
+            && s->host.len == tmp.host.len
+            && s->unix_path.len == tmp.unix_path.len
+            && s->user.len == tmp.user.len
+            && s->password.len == tmp.password.len
+            && ngx_memcmp(s->host.data, tmp.host.data, tmp.host.len) == 0
+            && ngx_memcmp(s->unix_path.data, tmp.unix_path.data,
+                          tmp.unix_path.len)
+               == 0
+            && ngx_memcmp(s->user.data, tmp.user.data, tmp.user.len) == 0
+            && ngx_memcmp(s->password.data, tmp.password.data,
+                          tmp.password.len)
+               == 0)
+        {
+            *srv = s;
+            return NGX_CONF_OK;
+        }
+    }
+
+    /* the name in logs: the address, db and user, never the password */
+
+    p = ngx_pnalloc(cf->pool, args[0].len + sizeof(" db=") - 1 + NGX_INT_T_LEN
+                              + sizeof(" user=") - 1 + user.len);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    tmp.name.data = p;
+    p = ngx_cpymem(p, args[0].data, args[0].len);
+
+    if (tmp.db) {
+        p = ngx_sprintf(p, " db=%i", tmp.db);
+    }
+
+    if (user.len) {
+        p = ngx_sprintf(p, " user=%V", &user);
+    }
+
+    tmp.name.len = p - tmp.name.data;
+
+    s = ngx_palloc(cf->pool, sizeof(ngx_http_wapress_redis_server_t));
+    if (s == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *s = tmp;
+
+    sp = ngx_array_push(servers);
+    if (sp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *sp = s;
+    *srv = s;
+
+    return NGX_CONF_OK;
+
+duplicate:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "duplicate redis parameter \"%V\"", &value);
+    return NGX_CONF_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_wapress_redis_parse_address(ngx_conf_t *cf, ngx_str_t *addr,
+    ngx_http_wapress_redis_server_t *srv)
+{
+    size_t      len;
+    u_char     *p;
+    ngx_url_t   u;
+
+    if (addr->len >= 5
+        && ngx_strncasecmp(addr->data, (u_char *) "unix:", 5) == 0)
+    {
+        len = addr->len - 5;
+
+        if (len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "no path in redis address \"%V\"", addr);
+            return NGX_ERROR;
+        }
+
+        if (len >= sizeof(((struct sockaddr_un *) 0)->sun_path)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "too long path in redis address \"%V\"",
+                               addr);
+            return NGX_ERROR;
+        }
+
+        p = ngx_pnalloc(cf->pool, len + 1);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_cpystrn(p, addr->data + 5, len + 1);
+
+        srv->unix_path.data = p;
+        srv->unix_path.len = len;
+        srv->host.data = (u_char *) "";
+        srv->host.len = 0;
+
+        return NGX_OK;
+    }
+
+    /*
+     * redisAsyncConnect() would call getaddrinfo() on a name, which
+     * blocks: resolve it now and give hiredis an IP literal
+     */
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+
+    u.url = *addr;
+    u.default_port = NGX_HTTP_WAPRESS_REDIS_DEFAULT_PORT;
+    u.no_resolve = 0;
+
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
+        if (u.err) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "%s in redis address \"%V\"", u.err, addr);
+        }
+
+        return NGX_ERROR;
+    }
+
+    if (u.naddrs == 0 || u.addrs == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "host not found in redis address \"%V\"", addr);
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* port 0: the bare address, an IPv6 one without brackets */
+
+    len = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen, p,
+                        NGX_SOCKADDR_STRLEN, 0);
+    p[len] = '\0';
+
+    srv->host.data = p;
+    srv->host.len = len;
+    srv->port = ngx_inet_get_port(u.addrs[0].sockaddr);
+    srv->unix_path.data = (u_char *) "";
+    srv->unix_path.len = 0;
+
+    if (u.naddrs > 1) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "redis address \"%V\" resolves to %ui addresses, "
+                           "using %s", addr, u.naddrs, p);
+    }
+
+    return NGX_OK;
+}

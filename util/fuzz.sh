@@ -38,10 +38,14 @@ for t in "$@"; do
 
     # -timeout: one input taking over 10 s is a finding (a hang);
     # -rss_limit_mb: as is one using over 2 GB
+    # the marker targets also start from the example page (its layout)
+    extra=()
+    case "$t" in marker*) extra=(examples/seed-page) ;; esac
+
     "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
         -max_len=8192 -dict="$dict" -print_final_stats=1 \
         -artifact_prefix="$out/artifacts/$t/" \
-        "$out/corpus/$t" "fuzz/corpus/$t" >"$log" 2>&1
+        "$out/corpus/$t" "fuzz/corpus/$t" "${extra[@]}" >"$log" 2>&1
     status=$?
 
     runs=$(sed -n 's/^Done \([0-9]*\) runs in \([0-9]*\) second.*/\1/p' "$log")

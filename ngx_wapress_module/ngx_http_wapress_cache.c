@@ -292,10 +292,9 @@ ngx_http_wapress_cache_name(ngx_http_wapress_cache_zone_t *zone)
 }
 
 
-void
-ngx_http_wapress_cache_key(ngx_http_wapress_cache_key_t *ck,
-    ngx_http_wapress_fragment_t *frag, ngx_http_wapress_redis_server_t *srv,
-    ngx_str_t *key, ngx_str_t *field)
+uint32_t
+ngx_http_wapress_cache_id(ngx_http_wapress_fragment_t *frag,
+    ngx_http_wapress_redis_server_t *srv)
 {
     uint32_t  crc;
 
@@ -308,7 +307,17 @@ ngx_http_wapress_cache_key(ngx_http_wapress_cache_key_t *ck,
     ngx_crc32_update(&crc, srv->user.data, srv->user.len);
     ngx_crc32_final(crc);
 
-    ck->id = crc;
+    return crc;
+}
+
+
+void
+ngx_http_wapress_cache_key(ngx_http_wapress_cache_key_t *ck, uint32_t id,
+    ngx_str_t *key, ngx_str_t *field)
+{
+    uint32_t  crc;
+
+    ck->id = id;
     ck->key = *key;
     ck->field = *field;
 

@@ -66,9 +66,17 @@ typedef struct {
 /* wapress_cache zone=NAME[:SIZE] [valid=T] [stale=T] [stale_while_...] */
 char *ngx_http_wapress_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
+/*
+ * The part of an entry's identity that the configuration fixes: the
+ * fragment's rendering (type, template) and the Redis server; computed
+ * once per location and fragment, when the configuration is merged.
+ */
+uint32_t ngx_http_wapress_cache_id(ngx_http_wapress_fragment_t *frag,
+    ngx_http_wapress_redis_server_t *srv);
+
+/* per request: the id with the evaluated key and field */
 void ngx_http_wapress_cache_key(ngx_http_wapress_cache_key_t *ck,
-    ngx_http_wapress_fragment_t *frag, ngx_http_wapress_redis_server_t *srv,
-    ngx_str_t *key, ngx_str_t *field);
+    uint32_t id, ngx_str_t *key, ngx_str_t *field);
 
 /*
  * Looks the entry up.  NGX_OK: younger than "valid", *e is filled (the

@@ -456,7 +456,7 @@ ngx_http_wapress_fetch_fail(ngx_http_wapress_ctx_t *ctx, ngx_uint_t i,
         ngx_http_wapress_fetch_times(wlcf, frag, &valid, &stale);
 
         if (stale) {
-            ngx_http_wapress_cache_key(&ck, frag, wlcf->redis, &res->key,
+            ngx_http_wapress_cache_key(&ck, wlcf->cache_ids[i], &res->key,
                                        &res->field);
 
             rc = ngx_http_wapress_cache_get(wlcf->cache->zone, &ck, stale,
@@ -519,7 +519,7 @@ ngx_http_wapress_fetch_cached(ngx_http_wapress_ctx_t *ctx, ngx_uint_t i)
         return NGX_DECLINED;
     }
 
-    ngx_http_wapress_cache_key(&ck, frag, wlcf->redis, &res->key,
+    ngx_http_wapress_cache_key(&ck, wlcf->cache_ids[i], &res->key,
                                &res->field);
 
     rc = ngx_http_wapress_cache_get(wlcf->cache->zone, &ck, valid, stale,
@@ -586,7 +586,7 @@ ngx_http_wapress_fetch_store(ngx_http_wapress_loc_conf_t *wlcf,
         return;
     }
 
-    ngx_http_wapress_cache_key(&ck, frag, wlcf->redis, key, field);
+    ngx_http_wapress_cache_key(&ck, wlcf->cache_ids[i], key, field);
 
     ngx_http_wapress_cache_put(wlcf->cache->zone, &ck, value, missing,
                                ngx_max(valid, stale));

@@ -206,6 +206,8 @@ ngx_http_wapress_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_wapress_loc_conf_t *conf = child;
 
     ngx_str_t                      addr;
+    ngx_uint_t                     i;
+    ngx_http_wapress_fragment_t   *frag;
     ngx_http_wapress_main_conf_t  *wmcf;
 
     ngx_conf_merge_ptr_value(conf->fragments, prev->fragments, NULL);
@@ -245,6 +247,21 @@ ngx_http_wapress_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         }
 
         conf->redis = wmcf->default_server;
+    }
+
+    if (conf->cache != NULL && conf->fragments != NULL) {
+        frag = conf->fragments->elts;
+
+        conf->cache_ids = ngx_palloc(cf->pool, conf->fragments->nelts
+                                               * sizeof(uint32_t));
+        if (conf->cache_ids == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        for (i = 0; i < conf->fragments->nelts; i++) {
+            conf->cache_ids[i] = ngx_http_wapress_cache_id(&frag[i],
+                                                           conf->redis);
+        }
     }
 
     if (conf->filter && ngx_http_wapress_filter_merge(cf, conf) != NGX_OK) {

@@ -86,6 +86,8 @@ typedef struct {
     ngx_http_wapress_layout_t       *layout;
     ngx_array_t                     *fragments;  /* fragment_t */
     ngx_http_wapress_redis_server_t *redis;
+    uint32_t                        *cache_ids;  /* per fragment, with
+                                                    wapress_cache */
     ngx_msec_t                       connect_timeout;
     ngx_msec_t                       timeout;
     ngx_http_wapress_cache_conf_t   *cache;      /* NULL: off */

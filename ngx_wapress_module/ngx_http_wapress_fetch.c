@@ -57,6 +57,7 @@ typedef struct {
 
 
 static u_char *ngx_http_wapress_fetch_arg(u_char *p, ngx_str_t *arg);
+static void ngx_http_wapress_fetch_cleanup(void *data);
 static void ngx_http_wapress_fetch_reply(redisAsyncContext *ac, void *rep,
     void *privdata);
 static void ngx_http_wapress_fetch_result(ngx_http_wapress_ctx_t *ctx,
@@ -294,7 +295,48 @@ ngx_http_wapress_fetch_detach(ngx_http_wapress_ctx_t *ctx,
 }
 
 
-void
+ngx_http_wapress_ctx_t *
+ngx_http_wapress_ctx_create(ngx_http_request_t *r,
+    ngx_http_wapress_loc_conf_t *wlcf, size_t extra,
+    ngx_http_wapress_wake_pt wake, ngx_event_handler_pt handler)
+{
+    ngx_uint_t               n;
+    ngx_pool_cleanup_t      *cln;
+    ngx_http_wapress_ctx_t  *ctx;
+
+    n = wlcf->fragments ? wlcf->fragments->nelts : 0;
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_wapress_ctx_t)
+                               + n * sizeof(ngx_http_wapress_result_t)
+                               + extra);
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    ctx->request = r;
+    ctx->conf = wlcf;
+    ctx->results = (ngx_http_wapress_result_t *) &ctx[1];
+
+    ctx->wake = wake;
+    ctx->event.handler = handler;
+    ctx->event.data = ctx;
+    ctx->event.log = r->connection->log;
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    cln->handler = ngx_http_wapress_fetch_cleanup;
+    cln->data = ctx;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_wapress_module);
+
+    return ctx;
+}
+
+
+static void
 ngx_http_wapress_fetch_cleanup(void *data)
 {
     ngx_http_wapress_ctx_t *ctx = data;

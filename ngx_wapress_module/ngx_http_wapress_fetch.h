@@ -36,10 +36,14 @@ void ngx_http_wapress_fetch_detach(ngx_http_wapress_ctx_t *ctx,
     const char *cause);
 
 /*
- * The pool cleanup of a page's context (handler and filter alike): the
- * context's event is stopped and the replies in flight let go.
+ * Creates a page's context in r->pool, for the handler and the filter
+ * alike: one result slot per fragment, then "extra" bytes for the
+ * caller (at ctx->results + nfragments); its event calls "handler"; a
+ * pool cleanup stops the event and lets go of the replies in flight.
  */
-void ngx_http_wapress_fetch_cleanup(void *data);
+ngx_http_wapress_ctx_t *ngx_http_wapress_ctx_create(ngx_http_request_t *r,
+    ngx_http_wapress_loc_conf_t *wlcf, size_t extra,
+    ngx_http_wapress_wake_pt wake, ngx_event_handler_pt handler);
 
 /* logs one line for a fragment that was not found or failed */
 void ngx_http_wapress_log_result(ngx_http_wapress_ctx_t *ctx,

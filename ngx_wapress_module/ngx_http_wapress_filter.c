@@ -185,9 +185,7 @@ ngx_http_wapress_filter_init(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_wapress_header_filter(ngx_http_request_t *r)
 {
-    size_t                          size;
     ngx_uint_t                      n;
-    ngx_pool_cleanup_t             *cln;
     ngx_http_wapress_ctx_t         *ctx;
     ngx_http_wapress_loc_conf_t    *wlcf;
     ngx_http_wapress_filter_ctx_t  *f;
@@ -222,12 +220,14 @@ ngx_http_wapress_header_filter(ngx_http_request_t *r)
 
     n = wlcf->fragments ? wlcf->fragments->nelts : 0;
 
-    size = sizeof(ngx_http_wapress_ctx_t)
-           + sizeof(ngx_http_wapress_filter_ctx_t)
-           + n * (sizeof(ngx_http_wapress_result_t) + sizeof(ngx_msec_t)
-                  + sizeof(ngx_uint_t));
+    /* after the results: the filter's state, then asked[n] and ask[n] */
 
-    ctx = ngx_pcalloc(r->pool, size);
+    ctx = ngx_http_wapress_ctx_create(r, wlcf,
+                                      sizeof(ngx_http_wapress_filter_ctx_t)
+                                      + n * (sizeof(ngx_msec_t)
+                                             + sizeof(ngx_uint_t)),
+                                      ngx_http_wapress_filter_wake,
+                                      ngx_http_wapress_filter_event);
     if (ctx == NULL) {
         return NGX_ERROR;
     }
@@ -235,8 +235,6 @@ ngx_http_wapress_header_filter(ngx_http_request_t *r)
     /*
      * set by ngx_pcalloc():
      *
-     *     ctx->batches = NULL;
-     *     ctx->waiting = 0;
      *     f->queue = NULL;
      *     f->busy = NULL;
      *     f->free = NULL;
@@ -249,34 +247,16 @@ ngx_http_wapress_header_filter(ngx_http_request_t *r)
      *     f->gave_up = 0;
      */
 
-    f = (ngx_http_wapress_filter_ctx_t *) &ctx[1];
+    f = (ngx_http_wapress_filter_ctx_t *) &ctx->results[n];
 
-    ctx->request = r;
-    ctx->conf = wlcf;
     ctx->filter = f;
-    ctx->results = (ngx_http_wapress_result_t *) &f[1];
-
-    ctx->wake = ngx_http_wapress_filter_wake;
     ctx->wake_each = 1;
-    ctx->event.handler = ngx_http_wapress_filter_event;
-    ctx->event.data = ctx;
-    ctx->event.log = r->connection->log;
 
-    f->asked = (ngx_msec_t *) &ctx->results[n];
+    f->asked = (ngx_msec_t *) &f[1];
     f->ask = (ngx_uint_t *) &f->asked[n];
     f->last = &f->queue;
     f->phase = wlcf->filter_required ? ngx_http_wapress_filter_hold
                                      : ngx_http_wapress_filter_stream;
-
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        return NGX_ERROR;
-    }
-
-    cln->handler = ngx_http_wapress_fetch_cleanup;
-    cln->data = ctx;
-
-    ngx_http_set_ctx(r, ctx, ngx_http_wapress_module);
 
     r->filter_need_in_memory = 1;
 

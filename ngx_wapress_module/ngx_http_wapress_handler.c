@@ -26,8 +26,6 @@ ngx_int_t
 ngx_http_wapress_handler(ngx_http_request_t *r)
 {
     ngx_int_t                     rc;
-    ngx_uint_t                    n;
-    ngx_pool_cleanup_t           *cln;
     ngx_http_wapress_ctx_t       *ctx;
     ngx_http_wapress_loc_conf_t  *wlcf;
 
@@ -43,32 +41,11 @@ ngx_http_wapress_handler(ngx_http_request_t *r)
 
     wlcf = ngx_http_get_module_loc_conf(r, ngx_http_wapress_module);
 
-    n = wlcf->fragments ? wlcf->fragments->nelts : 0;
-
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_wapress_ctx_t)
-                               + n * sizeof(ngx_http_wapress_result_t));
+    ctx = ngx_http_wapress_ctx_create(r, wlcf, 0, ngx_http_wapress_wake,
+                                      ngx_http_wapress_event_handler);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    ctx->request = r;
-    ctx->conf = wlcf;
-    ctx->results = (ngx_http_wapress_result_t *) &ctx[1];
-
-    ctx->wake = ngx_http_wapress_wake;
-    ctx->event.handler = ngx_http_wapress_event_handler;
-    ctx->event.data = ctx;
-    ctx->event.log = r->connection->log;
-
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    cln->handler = ngx_http_wapress_fetch_cleanup;
-    cln->data = ctx;
-
-    ngx_http_set_ctx(r, ctx, ngx_http_wapress_module);
 
     if (ngx_http_wapress_fetch(ctx, wlcf->used, wlcf->nused) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

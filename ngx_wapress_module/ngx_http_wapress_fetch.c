@@ -30,6 +30,7 @@
 #include "ngx_http_wapress_fetch.h"
 #include "ngx_http_wapress_fragment.h"
 #include "ngx_http_wapress_cache.h"
+#include "ngx_http_wapress_redis_int.h"   /* until fetch uses _send() */
 
 
 typedef struct {

@@ -20,43 +20,17 @@
 
 #include "ngx_http_wapress_module.h"
 #include "ngx_http_wapress_cache.h"
+#include "ngx_http_wapress_cache_int.h"
 
 
 #define NGX_HTTP_WAPRESS_CACHE_DEFAULT_VALID  1000
 #define NGX_HTTP_WAPRESS_CACHE_DEFAULT_STALE  3600000
 
+/* with invalidate=on, valid= while Redis's invalidations are not followed */
+#define NGX_HTTP_WAPRESS_CACHE_FALLBACK       1000
+
 /* at most this many entries are evicted to make room for one */
 #define NGX_HTTP_WAPRESS_CACHE_EVICT_MAX      64
-
-
-typedef struct {
-    ngx_rbtree_t                     rbtree;
-    ngx_rbtree_node_t                sentinel;
-    ngx_queue_t                      lru;        /* most recent first */
-} ngx_http_wapress_cache_sh_t;
-
-
-struct ngx_http_wapress_cache_zone_s {
-    ngx_http_wapress_cache_sh_t     *sh;
-    ngx_slab_pool_t                 *shpool;
-    ngx_shm_zone_t                  *shm_zone;
-};
-
-
-typedef struct {
-    ngx_rbtree_node_t                node;       /* node.key: the hash */
-    ngx_queue_t                      queue;
-    ngx_msec_t                       fetched;    /* Redis answered then */
-    ngx_msec_t                       expires;    /* may be dropped after */
-    ngx_msec_t                       refreshing; /* a refresh started then */
-    uint32_t                         id;
-    uint32_t                         key_len;
-    uint32_t                         field_len;
-    uint32_t                         value_len;
-    unsigned                         missing:1;
-    unsigned                         updating:1; /* "refreshing" is set */
-    u_char                           data[1];    /* key, field, value */
-} ngx_http_wapress_cache_node_t;
 
 
 static ngx_int_t ngx_http_wapress_cache_init_zone(ngx_shm_zone_t *shm_zone,
@@ -67,8 +41,6 @@ static ngx_int_t ngx_http_wapress_cache_cmp(ngx_http_wapress_cache_key_t *ck,
     ngx_http_wapress_cache_node_t *cn);
 static ngx_http_wapress_cache_node_t *ngx_http_wapress_cache_lookup(
     ngx_http_wapress_cache_zone_t *zone, ngx_http_wapress_cache_key_t *ck);
-static void ngx_http_wapress_cache_free(ngx_http_wapress_cache_zone_t *zone,
-    ngx_http_wapress_cache_node_t *cn);
 
 
 char *
@@ -186,6 +158,17 @@ ngx_http_wapress_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strcmp(value[i].data, "invalidate=on") == 0
+            && !cc->invalidate)
+        {
+            cc->invalidate = 1;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "invalidate=off") == 0) {
+            continue;
+        }
+
         goto invalid;
     }
 
@@ -212,9 +195,22 @@ ngx_http_wapress_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         zone->shm_zone = shm_zone;
+        zone->fallback = NGX_HTTP_WAPRESS_CACHE_FALLBACK;
+
+        if (ngx_array_init(&zone->servers, cf->pool, 1,
+                           sizeof(ngx_http_wapress_redis_server_t *))
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
 
         shm_zone->init = ngx_http_wapress_cache_init_zone;
         shm_zone->data = zone;
+    }
+
+    if (cc->invalidate) {
+        /* the zone follows the Redis servers of its locations */
+        zone->invalidate = 1;
     }
 
     cc->zone = zone;
@@ -268,6 +264,8 @@ ngx_http_wapress_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     ngx_queue_init(&zone->sh->lru);
 
+    ngx_http_wapress_cache_inval_init(zone->sh);
+
     len = sizeof(" in wapress_cache zone \"\"") + shm_zone->shm.name.len;
 
     zone->shpool->log_ctx = ngx_slab_alloc(zone->shpool, len);
@@ -320,6 +318,7 @@ ngx_http_wapress_cache_key(ngx_http_wapress_cache_key_t *ck, uint32_t id,
     ck->id = id;
     ck->key = *key;
     ck->field = *field;
+    ck->asked = 0;
 
     /* no NULL pointers to memcmp() and memcpy(), even with 0 bytes */
 
@@ -371,6 +370,11 @@ ngx_http_wapress_cache_get(ngx_http_wapress_cache_zone_t *zone,
     }
 
     e->refresh = 0;
+
+    if (zone->invalidate) {
+        /* written since, or not followed: shorter */
+        valid = ngx_http_wapress_cache_fresh_for(zone, cn, valid);
+    }
 
     if ((ngx_msec_t) age < valid) {
         rc = NGX_OK;
@@ -496,7 +500,7 @@ ngx_http_wapress_cache_put(ngx_http_wapress_cache_zone_t *zone,
     }
 
     cn->node.key = ck->hash;
-    cn->fetched = now;
+    cn->fetched = ck->asked ? ck->asked : now;
     cn->expires = now + keep;
     cn->refreshing = 0;
     cn->id = ck->id;
@@ -627,7 +631,7 @@ ngx_http_wapress_cache_cmp(ngx_http_wapress_cache_key_t *ck,
 }
 
 
-static void
+void
 ngx_http_wapress_cache_free(ngx_http_wapress_cache_zone_t *zone,
     ngx_http_wapress_cache_node_t *cn)
 {

@@ -42,6 +42,7 @@ struct ngx_http_wapress_cache_conf_s {
     ngx_msec_t                       valid;
     ngx_msec_t                       stale;
     unsigned                         swr:1;      /* stale_while_revalidate */
+    unsigned                         invalidate:1;  /* invalidate=on */
 };
 
 
@@ -51,6 +52,9 @@ typedef struct {
     uint32_t                         id;         /* rendering and server */
     ngx_str_t                        key;
     ngx_str_t                        field;
+    ngx_msec_t                       asked;      /* when Redis was asked;
+                                                    0: now (set by put's
+                                                    caller) */
 } ngx_http_wapress_cache_key_t;
 
 
@@ -97,6 +101,35 @@ ngx_int_t ngx_http_wapress_cache_get(ngx_http_wapress_cache_zone_t *zone,
 void ngx_http_wapress_cache_put(ngx_http_wapress_cache_zone_t *zone,
     ngx_http_wapress_cache_key_t *ck, ngx_str_t *value, ngx_uint_t missing,
     ngx_msec_t keep);
+
+/*
+ * Invalidation (invalidate=on; _cache_inval.c).  At configuration time a
+ * location's Redis server gets a tracker slot in its zone (NGX_ERROR:
+ * too many servers).  The worker that follows the server's invalidations
+ * reports its subscription (_TRACK_UP when made, _TRACK_ALIVE at least
+ * once a second, _TRACK_DOWN when lost) and each key written, or a
+ * FLUSHALL; entries asked before are then not fresh.
+ */
+#define NGX_HTTP_WAPRESS_CACHE_TRACK_DOWN    0
+#define NGX_HTTP_WAPRESS_CACHE_TRACK_UP      1
+#define NGX_HTTP_WAPRESS_CACHE_TRACK_ALIVE   2
+
+ngx_int_t ngx_http_wapress_cache_track_slot(
+    ngx_http_wapress_cache_zone_t *zone,
+    ngx_http_wapress_redis_server_t *srv);
+void ngx_http_wapress_cache_tracking(ngx_http_wapress_cache_zone_t *zone,
+    ngx_uint_t slot, ngx_uint_t state);
+void ngx_http_wapress_cache_invalidate(ngx_http_wapress_cache_zone_t *zone,
+    u_char *key, size_t len);
+void ngx_http_wapress_cache_flush(ngx_http_wapress_cache_zone_t *zone);
+
+/*
+ * wapress_purge: drops the entries of "key" (or of every key beginning
+ * with it, if "prefix"); up to "max" distinct keys dropped are listed in
+ * "keys" (an array of ngx_str_t).  Returns how many entries went.
+ */
+ngx_uint_t ngx_http_wapress_cache_purge(ngx_http_wapress_cache_zone_t *zone,
+    ngx_str_t *key, ngx_uint_t prefix, ngx_array_t *keys, ngx_uint_t max);
 
 /* the zone's name, for logs */
 ngx_str_t *ngx_http_wapress_cache_name(ngx_http_wapress_cache_zone_t *zone);

@@ -20,6 +20,8 @@
 #include "ngx_http_wapress_cache.h"
 #include "ngx_http_wapress_var.h"
 #include "ngx_http_wapress_filter.h"
+#include "ngx_http_wapress_purge.h"
+#include "ngx_http_wapress_track.h"
 
 
 static void *ngx_http_wapress_create_main_conf(ngx_conf_t *cf);
@@ -28,6 +30,7 @@ static char *ngx_http_wapress_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static char *ngx_http_wapress_redis(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_int_t ngx_http_wapress_init_process(ngx_cycle_t *cycle);
 static void ngx_http_wapress_exit_process(ngx_cycle_t *cycle);
 
 
@@ -96,6 +99,13 @@ static ngx_command_t  ngx_http_wapress_commands[] = {
       offsetof(ngx_http_wapress_loc_conf_t, filter_types_keys),
       &ngx_http_html_default_types[0] },
 
+    { ngx_string("wapress_purge"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_wapress_purge,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -122,7 +132,7 @@ ngx_module_t  ngx_http_wapress_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_wapress_init_process,         /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     ngx_http_wapress_exit_process,         /* exit process */
@@ -150,6 +160,13 @@ ngx_http_wapress_create_main_conf(ngx_conf_t *cf)
 
     if (ngx_array_init(&wmcf->servers, cf->pool, 2,
                        sizeof(ngx_http_wapress_redis_server_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    if (ngx_array_init(&wmcf->trackers, cf->pool, 1,
+                       sizeof(ngx_http_wapress_track_t *))
         != NGX_OK)
     {
         return NULL;
@@ -185,6 +202,7 @@ ngx_http_wapress_create_loc_conf(ngx_conf_t *cf)
      *     wlcf->filter_types = { NULL };
      *     wlcf->filter_types_keys = NULL;
      *     wlcf->filter_required = 0;
+     *     wlcf->purge = 0;
      */
 
     wlcf->fragments = NGX_CONF_UNSET_PTR;
@@ -228,6 +246,13 @@ ngx_http_wapress_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
+    if (conf->purge && conf->cache == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "wapress_purge needs a wapress_cache zone in "
+                           "its location (or inherited)");
+        return NGX_CONF_ERROR;
+    }
+
     if (conf->layout == NULL && !conf->filter) {
         return NGX_CONF_OK;
     }
@@ -264,6 +289,13 @@ ngx_http_wapress_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         }
     }
 
+    if (conf->cache != NULL && conf->cache->invalidate
+        && conf->fragments != NULL
+        && ngx_http_wapress_track_conf(cf, conf) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
     if (conf->filter && ngx_http_wapress_filter_merge(cf, conf) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
@@ -295,6 +327,13 @@ ngx_http_wapress_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     return ngx_http_wapress_redis_parse(cf, &value[1], cf->args->nelts - 1,
                                         &wmcf->servers, &wlcf->redis);
+}
+
+
+static ngx_int_t
+ngx_http_wapress_init_process(ngx_cycle_t *cycle)
+{
+    return ngx_http_wapress_track_init_process(cycle);
 }
 
 

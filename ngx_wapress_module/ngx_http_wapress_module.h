@@ -76,10 +76,12 @@ typedef struct {
     ngx_array_t                      templates;  /* template_t * */
     ngx_http_wapress_redis_server_t *default_server;
     ngx_uint_t                       filter;     /* wapress_filter used */
+    ngx_array_t                      trackers;   /* track_t *, invalidate=on */
 } ngx_http_wapress_main_conf_t;
 
 
 typedef struct ngx_http_wapress_cache_conf_s  ngx_http_wapress_cache_conf_t;
+typedef struct ngx_http_wapress_track_s  ngx_http_wapress_track_t;
 
 
 typedef struct {
@@ -102,6 +104,8 @@ typedef struct {
     ngx_hash_t                       filter_types;
     ngx_array_t                     *filter_types_keys;
     ngx_uint_t                       filter_required;  /* how many */
+
+    ngx_flag_t                       purge;      /* wapress_purge */
 } ngx_http_wapress_loc_conf_t;
 
 

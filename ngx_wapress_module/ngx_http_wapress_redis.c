@@ -99,32 +99,55 @@ static void ngx_http_wapress_redis_read_handler(ngx_event_t *rev);
 static void ngx_http_wapress_redis_write_handler(ngx_event_t *wev);
 static void ngx_http_wapress_redis_link_handler(ngx_event_t *ev);
 static ngx_int_t ngx_http_wapress_redis_nread(ngx_connection_t *c);
+static void ngx_http_wapress_redis_conn_free(
+    ngx_http_wapress_redis_conn_t *conn);
 
 
 redisAsyncContext *
 ngx_http_wapress_redis_get(ngx_http_wapress_redis_server_t *srv,
     ngx_msec_t connect_timeout, ngx_log_t *log, const char **err)
 {
-    u_char                         *p;
-    ngx_msec_int_t                  left;
-    ngx_http_wapress_redis_conn_t  *conn;
+    if (srv->conn == NULL) {
+        srv->conn = ngx_http_wapress_redis_conn_new(srv);
 
-    conn = srv->conn;
-
-    if (conn == NULL) {
-        conn = ngx_pcalloc(ngx_cycle->pool,
-                           sizeof(ngx_http_wapress_redis_conn_t));
-        if (conn == NULL) {
+        if (srv->conn == NULL) {
             *err = "out of memory";
             return NULL;
         }
-
-        conn->server = srv;
-        conn->log = ngx_cycle->log;
-        ngx_queue_init(&conn->links);
-
-        srv->conn = conn;
     }
+
+    return ngx_http_wapress_redis_conn_get(srv->conn, connect_timeout, log,
+                                           err);
+}
+
+
+ngx_http_wapress_redis_conn_t *
+ngx_http_wapress_redis_conn_new(ngx_http_wapress_redis_server_t *srv)
+{
+    ngx_http_wapress_redis_conn_t  *conn;
+
+    conn = ngx_pcalloc(ngx_cycle->pool, sizeof(ngx_http_wapress_redis_conn_t));
+    if (conn == NULL) {
+        return NULL;
+    }
+
+    conn->server = srv;
+    conn->log = ngx_cycle->log;
+    ngx_queue_init(&conn->links);
+
+    return conn;
+}
+
+
+redisAsyncContext *
+ngx_http_wapress_redis_conn_get(ngx_http_wapress_redis_conn_t *conn,
+    ngx_msec_t connect_timeout, ngx_log_t *log, const char **err)
+{
+    u_char                           *p;
+    ngx_msec_int_t                    left;
+    ngx_http_wapress_redis_server_t  *srv;
+
+    srv = conn->server;
 
     if (conn->ac) {
 
@@ -994,9 +1017,6 @@ void
 ngx_http_wapress_redis_cleanup(ngx_array_t *servers)
 {
     ngx_uint_t                         i;
-    ngx_queue_t                       *q;
-    ngx_http_wapress_redis_conn_t     *conn;
-    ngx_http_wapress_redis_link_t     *link;
     ngx_http_wapress_redis_server_t  **sp;
 
     if (servers == NULL) {
@@ -1006,28 +1026,37 @@ ngx_http_wapress_redis_cleanup(ngx_array_t *servers)
     sp = servers->elts;
 
     for (i = 0; i < servers->nelts; i++) {
-        conn = sp[i]->conn;
-
-        if (conn == NULL) {
-            continue;
-        }
-
-        conn->exiting = 1;
-
-        while (!ngx_queue_empty(&conn->links)) {
-            q = ngx_queue_head(&conn->links);
-            link = ngx_queue_data(q, ngx_http_wapress_redis_link_t, queue);
-
-            link->closing = 1;
-
-            redisAsyncFree(link->ac);
-
-            if (ngx_queue_head(&conn->links) == q) {
-                /* cannot happen: hiredis did not call the cleanup hook */
-                ngx_queue_remove(q);
-            }
-        }
-
-        conn->ac = NULL;
+        ngx_http_wapress_redis_conn_free(sp[i]->conn);
+        ngx_http_wapress_redis_conn_free(sp[i]->track);
     }
+}
+
+
+static void
+ngx_http_wapress_redis_conn_free(ngx_http_wapress_redis_conn_t *conn)
+{
+    ngx_queue_t                    *q;
+    ngx_http_wapress_redis_link_t  *link;
+
+    if (conn == NULL) {
+        return;
+    }
+
+    conn->exiting = 1;
+
+    while (!ngx_queue_empty(&conn->links)) {
+        q = ngx_queue_head(&conn->links);
+        link = ngx_queue_data(q, ngx_http_wapress_redis_link_t, queue);
+
+        link->closing = 1;
+
+        redisAsyncFree(link->ac);
+
+        if (ngx_queue_head(&conn->links) == q) {
+            /* cannot happen: hiredis did not call the cleanup hook */
+            ngx_queue_remove(q);
+        }
+    }
+
+    conn->ac = NULL;
 }

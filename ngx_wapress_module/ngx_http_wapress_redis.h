@@ -32,6 +32,9 @@ typedef struct {
 
     /* the worker's connection, created on first use */
     ngx_http_wapress_redis_conn_t   *conn;
+
+    /* the invalidation subscription's, in the worker that follows it */
+    ngx_http_wapress_redis_conn_t   *track;
 } ngx_http_wapress_redis_server_t;
 
 
@@ -104,6 +107,29 @@ ngx_http_wapress_redis_cmd_t *ngx_http_wapress_redis_send(
  * has run (the command is freed then).
  */
 void ngx_http_wapress_redis_cancel(ngx_http_wapress_redis_cmd_t *cmd);
+
+
+/*
+ * Follows the invalidations of keys beginning with one of prefixes[0 ..
+ * n - 1] (n == 0: every key), written, expired, evicted or deleted on
+ * "srv" (CLIENT TRACKING in broadcasting mode, redirected to the same
+ * connection, subscribed to __redis__:invalidate: RESP2, any hiredis).
+ * The handler is told _UP when the subscription is made, _KEY for each
+ * key, _FLUSH when the whole database goes (FLUSHALL, FLUSHDB), and
+ * _DOWN when the connection is lost; the layer reconnects by itself
+ * (at once, then backing off up to 5 s).  For the worker's life.
+ */
+#define NGX_HTTP_WAPRESS_REDIS_TRACK_UP      1
+#define NGX_HTTP_WAPRESS_REDIS_TRACK_DOWN    2
+#define NGX_HTTP_WAPRESS_REDIS_TRACK_KEY     3
+#define NGX_HTTP_WAPRESS_REDIS_TRACK_FLUSH   4
+
+typedef void (*ngx_http_wapress_redis_track_pt)(ngx_uint_t event,
+    ngx_str_t *key, void *data);
+
+ngx_int_t ngx_http_wapress_redis_track(ngx_http_wapress_redis_server_t *srv,
+    ngx_str_t *prefixes, ngx_uint_t n,
+    ngx_http_wapress_redis_track_pt handler, void *data, ngx_log_t *log);
 
 
 /*

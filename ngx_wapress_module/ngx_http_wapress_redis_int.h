@@ -35,5 +35,16 @@ redisAsyncContext *ngx_http_wapress_redis_get(
     ngx_log_t *log, const char **err);
 
 
+/*
+ * A connection of the worker's own to "srv", apart from the one the
+ * commands share (the invalidation subscription's), and the same as
+ * ngx_http_wapress_redis_get() for it: connected or connecting, backoff.
+ */
+ngx_http_wapress_redis_conn_t *ngx_http_wapress_redis_conn_new(
+    ngx_http_wapress_redis_server_t *srv);
+redisAsyncContext *ngx_http_wapress_redis_conn_get(
+    ngx_http_wapress_redis_conn_t *conn, ngx_msec_t connect_timeout,
+    ngx_log_t *log, const char **err);
+
 
 #endif /* _NGX_HTTP_WAPRESS_REDIS_INT_H_INCLUDED_ */

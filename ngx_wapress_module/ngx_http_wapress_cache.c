@@ -285,13 +285,6 @@ ngx_http_wapress_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 }
 
 
-ngx_str_t *
-ngx_http_wapress_cache_name(ngx_http_wapress_cache_zone_t *zone)
-{
-    return &zone->shm_zone->shm.name;
-}
-
-
 uint32_t
 ngx_http_wapress_cache_id(ngx_http_wapress_fragment_t *frag,
     ngx_http_wapress_redis_server_t *srv)
@@ -301,7 +294,7 @@ ngx_http_wapress_cache_id(ngx_http_wapress_fragment_t *frag,
     /* the same key on another server or database is another entry */
 
     ngx_crc32_init(crc);
-    ngx_crc32_update(&crc, (u_char *) &frag->cache_id, sizeof(uint32_t));
+    ngx_crc32_update(&crc, (u_char *) &frag->render_id, sizeof(uint32_t));
     ngx_crc32_update(&crc, srv->name.data, srv->name.len);
     ngx_crc32_update(&crc, (u_char *) &srv->db, sizeof(ngx_int_t));
     ngx_crc32_update(&crc, srv->user.data, srv->user.len);

@@ -98,8 +98,5 @@ void ngx_http_wapress_cache_put(ngx_http_wapress_cache_zone_t *zone,
     ngx_http_wapress_cache_key_t *ck, ngx_str_t *value, ngx_uint_t missing,
     ngx_msec_t keep);
 
-/* the zone's name, for logs */
-ngx_str_t *ngx_http_wapress_cache_name(ngx_http_wapress_cache_zone_t *zone);
-
 
 #endif /* _NGX_HTTP_WAPRESS_CACHE_H_INCLUDED_ */

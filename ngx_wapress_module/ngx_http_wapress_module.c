@@ -252,14 +252,14 @@ ngx_http_wapress_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     if (conf->cache != NULL && conf->fragments != NULL) {
         frag = conf->fragments->elts;
 
-        conf->cache_ids = ngx_palloc(cf->pool, conf->fragments->nelts
+        conf->render_ids = ngx_palloc(cf->pool, conf->fragments->nelts
                                                * sizeof(uint32_t));
-        if (conf->cache_ids == NULL) {
+        if (conf->render_ids == NULL) {
             return NGX_CONF_ERROR;
         }
 
         for (i = 0; i < conf->fragments->nelts; i++) {
-            conf->cache_ids[i] = ngx_http_wapress_cache_id(&frag[i],
+            conf->render_ids[i] = ngx_http_wapress_cache_id(&frag[i],
                                                            conf->redis);
         }
     }

@@ -51,6 +51,7 @@ ngx_http_wapress_fetch_value(ngx_http_wapress_loc_conf_t *wlcf,
     ngx_uint_t i, ngx_http_wapress_redis_reply_t *reply, ngx_pool_t *pool,
     ngx_str_t *value, u_char *err, size_t len)
 {
+    u_char                       *p;
     ngx_int_t                     rc;
     ngx_http_wapress_fragment_t  *frag;
 
@@ -69,7 +70,8 @@ ngx_http_wapress_fetch_value(ngx_http_wapress_loc_conf_t *wlcf,
         }
 
         if (rc == NGX_ERROR) {
-            ngx_snprintf(err, len, "no memory%Z");
+            p = ngx_snprintf(err, len - 1, "no memory");
+            *p = '\0';
         }
 
         return NGX_HTTP_WAPRESS_FETCH_BAD;
@@ -78,8 +80,9 @@ ngx_http_wapress_fetch_value(ngx_http_wapress_loc_conf_t *wlcf,
         return NGX_HTTP_WAPRESS_FETCH_NIL;
 
     case NGX_HTTP_WAPRESS_REDIS_ERROR:
-        ngx_snprintf(err, len, "Redis error: %*s%Z",
-                     ngx_min(reply->str.len, 200), reply->str.data);
+        p = ngx_snprintf(err, len - 1, "Redis error: %*s",
+                         ngx_min(reply->str.len, 200), reply->str.data);
+        *p = '\0';
         return NGX_HTTP_WAPRESS_FETCH_FAILED;
 
     case NGX_HTTP_WAPRESS_REDIS_FAILED:
@@ -88,24 +91,22 @@ ngx_http_wapress_fetch_value(ngx_http_wapress_loc_conf_t *wlcf,
 
         case NGX_HTTP_WAPRESS_REDIS_TOO_LARGE:
             /* a bad value, not a Redis failure: no stale copy */
-            ngx_snprintf(err, len, "%V is larger than "
-                         "wapress_fragment_max_size %uz%Z", &reply->str,
-                         wlcf->max_size);
+            p = ngx_snprintf(err, len - 1, "value of %L bytes is larger "
+                             "than wapress_fragment_max_size %uz",
+                             reply->integer, wlcf->max_size);
+            *p = '\0';
             return NGX_HTTP_WAPRESS_FETCH_BAD;
 
-        case NGX_HTTP_WAPRESS_REDIS_LOST:
-            ngx_snprintf(err, len, "Redis connection lost: %V%Z",
-                         &reply->str);
-            return NGX_HTTP_WAPRESS_FETCH_FAILED;
-
-        default:
-            ngx_snprintf(err, len, "%V%Z", &reply->str);
+        default: /* lost, dropped: the text says it */
+            p = ngx_snprintf(err, len - 1, "%V", &reply->str);
+            *p = '\0';
             return NGX_HTTP_WAPRESS_FETCH_FAILED;
         }
 
     default:
-        ngx_snprintf(err, len, "unexpected Redis reply type %ui%Z",
-                     reply->type);
+        p = ngx_snprintf(err, len - 1, "unexpected Redis reply type %ui",
+                         reply->type);
+        *p = '\0';
         return NGX_HTTP_WAPRESS_FETCH_FAILED;
     }
 }

@@ -333,7 +333,7 @@ ngx_http_wapress_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 static ngx_int_t
 ngx_http_wapress_filter_parse(ngx_http_wapress_page_t *page, ngx_buf_t *ib)
 {
-    size_t                          size;
+    size_t                          size, held;
     u_char                         *p;
     ngx_buf_t                      *b;
     ngx_chain_t                    *cl;
@@ -371,12 +371,20 @@ ngx_http_wapress_filter_parse(ngx_http_wapress_page_t *page, ngx_buf_t *ib)
         f->from = NULL;
     }
 
+    held = f->scan.nheld;
+
     if (size
         && ngx_http_wapress_scan(&f->scan, p, p + size,
                                  ngx_http_wapress_filter_scanned, page)
            != 0)
     {
         return NGX_ERROR;
+    }
+
+    if (f->scan.nheld && (held == 0 || f->scan.nheld < held)) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "wapress filter holds a partial marker of %uz bytes",
+                       f->scan.nheld);
     }
 
     if (ib->last_buf) {

@@ -2,11 +2,11 @@
 /*
  * ngx_http_wapress_module.c: the module's surface: the wapress_*
  * directives, creating and merging the configurations, and the worker
- * start and exit hooks.  The work is done in the other files:
- * _layout.c (layouts and markers), _fragment.c (fragments, templates,
- * rendering), _handler.c (the content handler), _filter.c (filter
- * mode), _fetch.c (one page's Redis lookups), _redis.c (the per-worker
- * Redis connections).
+ * exit hook.  The work is done in the other files (docs/design.md has
+ * the table): _layout.c (layouts), _fragment.c (fragments, rendering),
+ * _handler.c and _filter.c (the two front ends) over _page.c (the page
+ * model), _fresh.c (the cache's freshness policy), _fetch.c (one
+ * fragment's lookup), _redis*.c (the Redis layer).
  */
 
 

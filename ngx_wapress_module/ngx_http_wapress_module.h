@@ -19,7 +19,6 @@
 
 #include "ngx_http_wapress_mustache.h"
 #include "ngx_http_wapress_redis.h"
-#include "ngx_http_wapress_redis_shim.h"
 #include "ngx_http_wapress_memo.h"
 
 

@@ -15,9 +15,8 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
-#include <hiredis/hiredis.h>
-#include <hiredis/async.h>
-#include "ngx_http_wapress_redis.h"
+
+#include "ngx_http_wapress_redis_int.h"
 
 
 #define NGX_HTTP_WAPRESS_REDIS_BACKOFF_MIN   100

@@ -1,10 +1,10 @@
 
 /*
- * ngx_http_wapress_redis.h: the Redis side of the module.  Parses the
- * wapress_redis directive, keeps one persistent hiredis async connection
- * per worker per Redis server, and drives it from nginx's event loop
- * (read/write events on the hiredis socket, nginx timers for connect
- * deadlines, reconnect with backoff).  Never blocks the worker.
+ * ngx_http_wapress_redis.h: the Redis layer as the rest of the module sees
+ * it: the wapress_redis servers, and "send this command, call me back".
+ * hiredis stays inside the layer (ngx_http_wapress_redis*.c, with their
+ * private header ngx_http_wapress_redis_int.h): no hiredis type appears
+ * here.  Nothing in the layer blocks the worker.
  */
 
 
@@ -15,8 +15,6 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
-#include <hiredis/hiredis.h>
-#include <hiredis/async.h>
 
 
 typedef struct ngx_http_wapress_redis_conn_s  ngx_http_wapress_redis_conn_t;
@@ -37,6 +35,77 @@ typedef struct {
 } ngx_http_wapress_redis_server_t;
 
 
+/* reply types */
+#define NGX_HTTP_WAPRESS_REDIS_STRING        0   /* str: the bytes */
+#define NGX_HTTP_WAPRESS_REDIS_NIL           1
+#define NGX_HTTP_WAPRESS_REDIS_ERROR         2   /* str: Redis's error text */
+#define NGX_HTTP_WAPRESS_REDIS_FAILED        3   /* no reply; str: why */
+#define NGX_HTTP_WAPRESS_REDIS_INTEGER       4   /* integer */
+#define NGX_HTTP_WAPRESS_REDIS_ARRAY         5   /* elements */
+#define NGX_HTTP_WAPRESS_REDIS_OTHER         6   /* status and the rest */
+
+/* why a command FAILED (reply->failure) */
+#define NGX_HTTP_WAPRESS_REDIS_LOST          1   /* connection lost/closed */
+#define NGX_HTTP_WAPRESS_REDIS_TOO_LARGE     2   /* reply over max_size;
+                                                    integer: its length */
+#define NGX_HTTP_WAPRESS_REDIS_DROPPED       3   /* queue full, or the
+                                                    connection gave up */
+
+
+typedef struct ngx_http_wapress_redis_cmd_s    ngx_http_wapress_redis_cmd_t;
+typedef struct ngx_http_wapress_redis_reply_s  ngx_http_wapress_redis_reply_t;
+
+
+/*
+ * A reply as the Redis layer hands it over.  Everything it points to is
+ * valid only while the handler runs: copy what must be kept.
+ */
+struct ngx_http_wapress_redis_reply_s {
+    ngx_uint_t                       type;       /* _STRING ... _OTHER */
+    ngx_uint_t                       failure;    /* of _FAILED */
+    ngx_str_t                        str;        /* _STRING, _ERROR, _FAILED */
+    int64_t                          integer;    /* _INTEGER, _TOO_LARGE */
+    ngx_http_wapress_redis_reply_t  *elements;   /* _ARRAY */
+    ngx_uint_t                       nelements;
+};
+
+
+typedef void (*ngx_http_wapress_redis_handler_pt)(
+    ngx_http_wapress_redis_reply_t *reply, void *data);
+
+
+/*
+ * Queues one command, argv[0 .. argc - 1] (argv[1], if any, is the key
+ * that routes it), written as RESP bulk strings: length-prefixed, binary
+ * safe, never spliced.  The bytes are copied: argv may be freed at once.
+ * Commands queued during one event-loop turn, by any request, leave in
+ * one write.  A string reply longer than max_size (0: no limit) is not
+ * read into memory: the command FAILS with _TOO_LARGE.
+ *
+ * Returns the command: its handler is then called exactly once, later,
+ * from the event loop (never from inside this call), unless the caller
+ * cancels it first.  Returns NULL if the server cannot be used now (no
+ * connection and the backoff forbids one, the worker is exiting, no
+ * memory): *err then says why in a NUL-terminated text valid until the
+ * next call for this server, e.g. "connect failed: Connection refused,
+ * next attempt in 400ms"; the handler is never called.
+ */
+ngx_http_wapress_redis_cmd_t *ngx_http_wapress_redis_send(
+    ngx_http_wapress_redis_server_t *srv, ngx_str_t *argv, ngx_uint_t argc,
+    size_t max_size, ngx_msec_t connect_timeout,
+    ngx_http_wapress_redis_handler_pt handler, void *data, ngx_log_t *log,
+    const char **err);
+
+/*
+ * The caller no longer wants the reply (its page gave up or is freed):
+ * the handler will never be called, so "data" may be freed right after.
+ * A command not yet written is not written; one in flight is forgotten
+ * when its reply comes.  Call at most once, and never after the handler
+ * has run (the command is freed then).
+ */
+void ngx_http_wapress_redis_cancel(ngx_http_wapress_redis_cmd_t *cmd);
+
+
 /*
  * Parses "ADDRESS [db=N] [password=P] [user=U]" (args[0..nargs-1], the
  * directive name excluded); ADDRESS is host[:port] (default port 6379) or
@@ -47,20 +116,6 @@ typedef struct {
 char *ngx_http_wapress_redis_parse(ngx_conf_t *cf, ngx_str_t *args,
     ngx_uint_t nargs, ngx_array_t *servers,
     ngx_http_wapress_redis_server_t **srv);
-
-/*
- * Returns the worker's connection context for "srv", connected or still
- * connecting (commands may be queued on it at once: hiredis writes them
- * after AUTH and SELECT once connected), starting a connection if there
- * is none and the backoff allows.  Returns NULL when the server cannot
- * be used now; *err then says why (a NUL-terminated text, valid until
- * the next call for this server, e.g. "Connection refused, next attempt
- * in 400ms").  Commands are written in one batch per event loop
- * turn (the write is a posted event).
- */
-redisAsyncContext *ngx_http_wapress_redis_get(
-    ngx_http_wapress_redis_server_t *srv, ngx_msec_t connect_timeout,
-    ngx_log_t *log, const char **err);
 
 /* exit_process: frees every connection of this worker */
 void ngx_http_wapress_redis_cleanup(ngx_array_t *servers);

@@ -164,12 +164,15 @@ fuzz-build: $(FUZZ_BIN)
 $(BUILD)/fuzz/bin/%: fuzz/%.c fuzz/fuzz_marker.h fuzz/fuzz_mustache.h \
                      ngx_wapress_module/ngx_http_wapress_marker.c \
                      ngx_wapress_module/ngx_http_wapress_marker.h \
+                     ngx_wapress_module/ngx_http_wapress_scan.c \
+                     ngx_wapress_module/ngx_http_wapress_scan.h \
                      ngx_wapress_module/ngx_http_wapress_mustache.c \
                      ngx_wapress_module/ngx_http_wapress_mustache.h
 	@mkdir -p $(dir $@)
 	$(SAN_CC) -g -O1 -fsanitize=fuzzer $(SAN_FLAGS) -Wall -Wextra -Werror \
 	    -Ingx_wapress_module -Ifuzz $< \
 	    $(if $(filter marker%,$*),ngx_wapress_module/ngx_http_wapress_marker.c) \
+	    $(if $(filter marker_split,$*),ngx_wapress_module/ngx_http_wapress_scan.c) \
 	    -ljansson -o $@
 
 demo:

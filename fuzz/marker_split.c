@@ -1,29 +1,25 @@
 
 /*
- * fuzz/marker_split.c: libFuzzer target for ngx_http_wapress_marker_parse()
- * on a document that arrives in pieces, the body filter's case.
+ * fuzz/marker_split.c: libFuzzer target for the body filter's streaming
+ * scanner, ngx_http_wapress_scan() (the very code the filter runs), on a
+ * document that arrives in pieces.
  *
- * Input: two bytes that choose the piece sizes, then the document.  The
- * document is fed through a small streaming driver that works like a
- * filter: it scans each piece for '<', and when the piece ends inside
- * what may be a marker it holds those bytes (in a buffer of exactly
- * NGX_HTTP_WAPRESS_MARKER_MAX bytes, as the parser's contract promises)
- * and completes them from the next pieces.  Every piece is a buffer of
- * its own size, so that ASan sees any read past it.  The result (text,
- * markers, malformed markers, in order and at the same places) must equal
- * the whole-document scan of fuzz_marker.h.
+ * Input: two bytes that choose the piece sizes, then the document.  Every
+ * piece is a buffer of its own size, freed as soon as it was scanned, so
+ * that ASan sees any read past it or any pointer the scanner kept into
+ * it.  The result (text, markers, malformed markers, in order and at the
+ * same places) must equal the whole-document scan of fuzz_marker.h.
  */
 
 
 #include <stdint.h>
 
 #include "fuzz_marker.h"
+#include "ngx_http_wapress_scan.h"
 
 
 typedef struct {
     ngx_http_wapress_fuzz_log_t   log;
-    unsigned char                 held[NGX_HTTP_WAPRESS_MARKER_MAX];
-    size_t                        nheld;
     unsigned char                *names;    /* copies of marker names */
     size_t                        nnames;
 } ngx_http_wapress_fuzz_stream_t;
@@ -31,11 +27,8 @@ typedef struct {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void ngx_http_wapress_fuzz_feed(ngx_http_wapress_fuzz_stream_t *st,
-    const unsigned char *p, const unsigned char *last);
-static void ngx_http_wapress_fuzz_release(ngx_http_wapress_fuzz_stream_t *st);
-static void ngx_http_wapress_fuzz_marker(ngx_http_wapress_fuzz_stream_t *st,
-    int rc, const unsigned char *name, size_t len, const char *err);
+static int ngx_http_wapress_fuzz_handler(void *data, int what,
+    const unsigned char *p, size_t len, const char *err);
 static void ngx_http_wapress_fuzz_compare(ngx_http_wapress_fuzz_log_t *a,
     ngx_http_wapress_fuzz_log_t *b);
 
@@ -47,6 +40,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint32_t                        rnd;
     unsigned char                  *piece;
     const unsigned char            *p, *last;
+    ngx_http_wapress_scan_t         scan;
     ngx_http_wapress_fuzz_log_t     ref;
     ngx_http_wapress_fuzz_stream_t  st;
 
@@ -66,10 +60,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ngx_http_wapress_fuzz_scan(&ref, p, last);
 
     ngx_http_wapress_fuzz_log_init(&st.log, size);
-    st.nheld = 0;
     st.names = malloc(size);
     st.nnames = 0;
     ngx_http_wapress_fuzz_assert(st.names != NULL, "out of memory");
+
+    ngx_http_wapress_scan_init(&scan);
 
     while (p < last) {
         rnd ^= rnd << 13;
@@ -85,18 +80,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ngx_http_wapress_fuzz_assert(piece != NULL, "out of memory");
         memcpy(piece, p, n);
 
-        ngx_http_wapress_fuzz_feed(&st, piece, piece + n);
+        ngx_http_wapress_fuzz_assert(
+            ngx_http_wapress_scan(&scan, piece, piece + n,
+                                  ngx_http_wapress_fuzz_handler, &st) == 0,
+            "the scan failed");
 
-        /* a filter may not keep pointers into a buffer it has passed on */
+        ngx_http_wapress_fuzz_assert(scan.nheld < NGX_HTTP_WAPRESS_MARKER_MAX,
+                                     "holds a whole marker's length");
+
+        /* the scanner may not keep pointers into a piece it was fed */
         free(piece);
         p += n;
     }
 
-    /* the last buffer: whatever is held is text */
+    /* the end of the document: whatever is held is text */
 
-    while (st.nheld) {
-        ngx_http_wapress_fuzz_release(&st);
-    }
+    ngx_http_wapress_fuzz_assert(
+        ngx_http_wapress_scan_end(&scan, ngx_http_wapress_fuzz_handler, &st)
+        == 0, "the end of the scan failed");
 
     ngx_http_wapress_fuzz_compare(&ref, &st.log);
 
@@ -108,141 +109,46 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 
-static void
-ngx_http_wapress_fuzz_feed(ngx_http_wapress_fuzz_stream_t *st,
-    const unsigned char *p, const unsigned char *last)
+static int
+ngx_http_wapress_fuzz_handler(void *data, int what, const unsigned char *p,
+    size_t len, const char *err)
 {
-    int                   rc;
-    size_t                n, len;
-    const char           *err;
-    const unsigned char  *q, *name, *end;
-    unsigned char         buf[NGX_HTTP_WAPRESS_MARKER_MAX];
+    ngx_http_wapress_fuzz_stream_t *st = data;
 
-    while (p < last) {
-
-        if (st->nheld) {
-            /*
-             * complete the held bytes with as many new ones as fit; the
-             * parse works on a private copy that is exactly that long
-             */
-
-            n = NGX_HTTP_WAPRESS_MARKER_MAX - st->nheld;
-            if (n > (size_t) (last - p)) {
-                n = last - p;
-            }
-
-            memcpy(buf, st->held, st->nheld);
-            memcpy(buf + st->nheld, p, n);
-
-            name = NULL;
-            end = NULL;
-            err = NULL;
-            len = 0;
-
-            rc = ngx_http_wapress_marker_parse(buf, buf + st->nheld + n,
-                                               &name, &len, &end, &err);
-            ngx_http_wapress_fuzz_check(rc, buf, buf + st->nheld + n, name,
-                                        len, end, err);
-
-            if (rc == NGX_HTTP_WAPRESS_MARKER_AGAIN) {
-                memcpy(st->held + st->nheld, p, n);
-                st->nheld += n;
-                p += n;
-                continue;
-            }
-
-            if (rc == NGX_HTTP_WAPRESS_MARKER_OK) {
-                ngx_http_wapress_fuzz_assert((size_t) (end - buf) > st->nheld,
-                                             "a marker ends in bytes that "
-                                             "were AGAIN before");
-                ngx_http_wapress_fuzz_marker(st, rc, name, len, NULL);
-                p += (end - buf) - st->nheld;
-                st->nheld = 0;
-                continue;
-            }
-
-            /* NO or BAD: the held '<' is text, the rest is scanned again */
-
-            ngx_http_wapress_fuzz_marker(st, rc, NULL, 0, err);
-            ngx_http_wapress_fuzz_release(st);
-            continue;
-        }
-
-        q = memchr(p, '<', last - p);
-
-        if (q == NULL) {
-            ngx_http_wapress_fuzz_text(&st->log, p, last - p);
-            return;
-        }
-
-        ngx_http_wapress_fuzz_text(&st->log, p, q - p);
-
-        name = NULL;
-        end = NULL;
-        err = NULL;
-        len = 0;
-
-        rc = ngx_http_wapress_marker_parse(q, last, &name, &len, &end, &err);
-        ngx_http_wapress_fuzz_check(rc, q, last, name, len, end, err);
-
-        if (rc == NGX_HTTP_WAPRESS_MARKER_AGAIN) {
-            /* the contract: fewer than MARKER_MAX bytes (checked above) */
-            memcpy(st->held, q, last - q);
-            st->nheld = last - q;
-            return;
-        }
-
-        if (rc == NGX_HTTP_WAPRESS_MARKER_OK) {
-            ngx_http_wapress_fuzz_marker(st, rc, name, len, NULL);
-            p = end;
-            continue;
-        }
-
-        ngx_http_wapress_fuzz_marker(st, rc, NULL, 0, err);
-        ngx_http_wapress_fuzz_text(&st->log, q, 1);
-        p = q + 1;
-    }
-}
-
-
-/* the held '<' becomes text and the bytes after it are fed again */
-
-static void
-ngx_http_wapress_fuzz_release(ngx_http_wapress_fuzz_stream_t *st)
-{
-    size_t         n;
-    unsigned char  rest[NGX_HTTP_WAPRESS_MARKER_MAX];
-
-    n = st->nheld - 1;
-    memcpy(rest, st->held + 1, n);
-
-    ngx_http_wapress_fuzz_text(&st->log, st->held, 1);
-    st->nheld = 0;
-
-    ngx_http_wapress_fuzz_feed(st, rest, rest + n);
-}
-
-
-static void
-ngx_http_wapress_fuzz_marker(ngx_http_wapress_fuzz_stream_t *st, int rc,
-    const unsigned char *name, size_t len, const char *err)
-{
     unsigned char  *copy;
 
-    if (rc == NGX_HTTP_WAPRESS_MARKER_OK) {
-        /* the name lives in a piece or a buffer that goes away: copy it */
+    switch (what) {
+
+    case NGX_HTTP_WAPRESS_SCAN_TEXT:
+    case NGX_HTTP_WAPRESS_SCAN_HELD:
+        ngx_http_wapress_fuzz_assert(len > 0, "an empty text run");
+        ngx_http_wapress_fuzz_text(&st->log, p, len);
+        return 0;
+
+    case NGX_HTTP_WAPRESS_SCAN_MARKER:
+        ngx_http_wapress_fuzz_assert(len >= 1
+                                     && len <= NGX_HTTP_WAPRESS_MARKER_NAME_MAX,
+                                     "a marker name of a bad length");
+
+        /* the name lives in a piece or the state: copy it */
         copy = st->names + st->nnames;
-        memcpy(copy, name, len);
+        memcpy(copy, p, len);
         st->nnames += len;
 
         ngx_http_wapress_fuzz_event(&st->log, NGX_HTTP_WAPRESS_FUZZ_MARKER,
                                     copy, len, NULL);
-        return;
-    }
+        return 0;
 
-    if (rc == NGX_HTTP_WAPRESS_MARKER_BAD) {
+    case NGX_HTTP_WAPRESS_SCAN_BAD:
+        ngx_http_wapress_fuzz_assert(err != NULL && err[0] != '\0',
+                                     "BAD without a reason");
         ngx_http_wapress_fuzz_event(&st->log, NGX_HTTP_WAPRESS_FUZZ_BAD,
                                     NULL, 0, err);
+        return 0;
+
+    default:
+        ngx_http_wapress_fuzz_assert(0, "an unknown report");
+        return -1;
     }
 }
 

@@ -299,7 +299,7 @@ ngx_http_wapress_cache_id(ngx_http_wapress_fragment_t *frag,
     /* the same key on another server or database is another entry */
 
     ngx_crc32_init(crc);
-    ngx_crc32_update(&crc, (u_char *) &frag->cache_id, sizeof(uint32_t));
+    ngx_crc32_update(&crc, (u_char *) &frag->render_id, sizeof(uint32_t));
     ngx_crc32_update(&crc, srv->name.data, srv->name.len);
     ngx_crc32_update(&crc, (u_char *) &srv->db, sizeof(ngx_int_t));
     ngx_crc32_update(&crc, srv->user.data, srv->user.len);

@@ -1,7 +1,8 @@
 
 /*
- * ngx_http_wapress_fetch.h: one page's Redis lookups, written together,
- * and the replies that may outlive the request that asked for them.
+ * ngx_http_wapress_fetch.h: one fragment's lookup in Redis (GET, or HGET
+ * with field=) and what its reply means, for the page's lookups and the
+ * cache's refreshes alike.
  */
 
 
@@ -16,38 +17,34 @@
 #include "ngx_http_wapress_module.h"
 
 
-/*
- * Evaluates the keys of fragments frags[0 .. n - 1] (indexes into the
- * location's fragments; those asked before are skipped) and sends their
- * lookups together.  ctx->waiting counts the replies to come; fragments
- * that cannot be asked are marked failed at once.  As replies arrive,
- * ctx->wake(ctx) is called: after each one if ctx->wake_each, else after
- * the last.  NGX_ERROR: out of memory or a key that cannot be evaluated.
- */
-ngx_int_t ngx_http_wapress_fetch(ngx_http_wapress_ctx_t *ctx,
-    ngx_uint_t *frags, ngx_uint_t n);
+/* what a reply says (ngx_http_wapress_fetch_value) */
+#define NGX_HTTP_WAPRESS_FETCH_VALUE     0   /* rendered into *value */
+#define NGX_HTTP_WAPRESS_FETCH_NIL       1   /* no such key or field */
+#define NGX_HTTP_WAPRESS_FETCH_BAD       2   /* a value that cannot be
+                                                used: no stale copy */
+#define NGX_HTTP_WAPRESS_FETCH_FAILED    3   /* Redis did not answer: a
+                                                stale copy may stand in */
+
 
 /*
- * The request no longer waits (deadline, finished, or gone): replies
- * still in flight will be dropped; fragments still pending are marked
- * failed, with a log line naming "cause" unless it is NULL.
+ * Sends the lookup of fragment i of the location (its key and field
+ * evaluated by the caller) on the location's Redis server; "handler"
+ * gets the reply, later, unless the command is cancelled.  NULL: not
+ * sent, *err says why.
  */
-void ngx_http_wapress_fetch_detach(ngx_http_wapress_ctx_t *ctx,
-    const char *cause);
+ngx_http_wapress_redis_cmd_t *ngx_http_wapress_fetch_send(
+    ngx_http_wapress_loc_conf_t *wlcf, ngx_uint_t i, ngx_str_t *key,
+    ngx_str_t *field, ngx_http_wapress_redis_handler_pt handler, void *data,
+    ngx_log_t *log, const char **err);
 
 /*
- * Creates a page's context in r->pool, for the handler and the filter
- * alike: one result slot per fragment, then "extra" bytes for the
- * caller (at ctx->results + nfragments); its event calls "handler"; a
- * pool cleanup stops the event and lets go of the replies in flight.
+ * The reply to a lookup of fragment i: a value is rendered into pool
+ * (*value); otherwise err (NUL-terminated, at most len bytes) says what
+ * went wrong for _BAD and _FAILED.
  */
-ngx_http_wapress_ctx_t *ngx_http_wapress_ctx_create(ngx_http_request_t *r,
-    ngx_http_wapress_loc_conf_t *wlcf, size_t extra,
-    ngx_http_wapress_wake_pt wake, ngx_event_handler_pt handler);
-
-/* logs one line for a fragment that was not found or failed */
-void ngx_http_wapress_log_result(ngx_http_wapress_ctx_t *ctx,
-    ngx_uint_t i, const char *cause);
+ngx_uint_t ngx_http_wapress_fetch_value(ngx_http_wapress_loc_conf_t *wlcf,
+    ngx_uint_t i, ngx_http_wapress_redis_reply_t *reply, ngx_pool_t *pool,
+    ngx_str_t *value, u_char *err, size_t len);
 
 
 #endif /* _NGX_HTTP_WAPRESS_FETCH_H_INCLUDED_ */

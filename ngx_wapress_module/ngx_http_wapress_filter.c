@@ -1,15 +1,17 @@
 
 /*
- * ngx_http_wapress_filter.c: filter mode.  A header and body filter that
- * replaces the fragment markers of an HTML response nginx passes through
- * (proxy_pass, fastcgi_pass, static files, ...) with the location's
- * fragments, the same ones a layout uses.
+ * ngx_http_wapress_filter.c: filter mode, a front end of the page model
+ * (ngx_http_wapress_page.c).  A header and body filter that replaces the
+ * fragment markers of an HTML response nginx passes through (proxy_pass,
+ * fastcgi_pass, static files, ...) with the location's fragments, the
+ * same ones a layout uses.  The markers are found by the streaming
+ * scanner (ngx_http_wapress_scan.c).
  *
  * The body streams: the text before a pending marker goes out as it
  * arrives; a fragment's lookup is sent as soon as its marker is seen (the
- * markers of one call of the filter in one batch); the output waits at a
- * marker until its fragment is known, and resumes from the Redis reply
- * (ctx->wake, after each reply) or the deadline.  What waits behind a
+ * markers of one call of the filter together); the output waits at a
+ * marker until its fragment is known, and resumes from the page's event
+ * (after each reply, or at the deadline).  What waits behind a
  * pending fragment is not copied: it stays in the producer's buffers,
  * which are not given back until it is sent, so that nginx stops reading
  * from the upstream (or the file) and memory stays bounded.  Only a
@@ -30,8 +32,8 @@
 
 #include "ngx_http_wapress_module.h"
 #include "ngx_http_wapress_filter.h"
-#include "ngx_http_wapress_fetch.h"
-#include "ngx_http_wapress_marker.h"
+#include "ngx_http_wapress_page.h"
+#include "ngx_http_wapress_scan.h"
 
 
 /*
@@ -66,48 +68,44 @@ struct ngx_http_wapress_filter_ctx_s {
     ngx_buf_t                       *tail;       /* last text of an input
                                                     buffer, to carry its
                                                     flags and shadow */
-    u_char                          *saved;      /* a partial marker */
-    size_t                           saved_len;
-    ngx_uint_t                      *ask;        /* to ask in this call */
+    ngx_buf_t                       *from;       /* the buffer scanned, or
+                                                    NULL for a copy */
+    ngx_uint_t                      *ask;        /* to look up in this call */
     ngx_uint_t                       nask;
-    ngx_msec_t                      *asked;      /* when, per fragment */
     ngx_uint_t                       phase;      /* _phase_e */
     ngx_int_t                        status;     /* of a failed page */
     unsigned                         discard:1;  /* the page will be an
                                                     error: keep no text */
     unsigned                         eof:1;      /* last_buf parsed */
-    unsigned                         gave_up:1;  /* a lookup timed out */
+    ngx_http_wapress_scan_t          scan;
 };
 
 
 static ngx_int_t ngx_http_wapress_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_wapress_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
-static ngx_int_t ngx_http_wapress_filter_parse(ngx_http_wapress_ctx_t *ctx,
+static ngx_int_t ngx_http_wapress_filter_parse(ngx_http_wapress_page_t *page,
     ngx_buf_t *ib);
-static ngx_int_t ngx_http_wapress_filter_scan(ngx_http_wapress_ctx_t *ctx,
-    u_char *p, u_char *last, ngx_buf_t *from);
-static ngx_int_t ngx_http_wapress_filter_resume(ngx_http_wapress_ctx_t *ctx,
-    u_char **pp, u_char *last);
-static ngx_int_t ngx_http_wapress_filter_marker(ngx_http_wapress_ctx_t *ctx,
+static int ngx_http_wapress_filter_scanned(void *data, int what,
+    const unsigned char *p, size_t len, const char *err);
+static ngx_int_t ngx_http_wapress_filter_find(ngx_http_wapress_page_t *page,
     u_char *name, size_t len);
-static ngx_int_t ngx_http_wapress_filter_text(ngx_http_wapress_ctx_t *ctx,
+static ngx_int_t ngx_http_wapress_filter_text(ngx_http_wapress_page_t *page,
     u_char *start, u_char *end, ngx_buf_t *from);
-static ngx_int_t ngx_http_wapress_filter_copy(ngx_http_wapress_ctx_t *ctx,
+static ngx_int_t ngx_http_wapress_filter_copy(ngx_http_wapress_page_t *page,
     u_char *start, size_t len);
-static ngx_int_t ngx_http_wapress_filter_slot(ngx_http_wapress_ctx_t *ctx,
+static ngx_int_t ngx_http_wapress_filter_slot(ngx_http_wapress_page_t *page,
     ngx_uint_t i);
-static ngx_int_t ngx_http_wapress_filter_ask(ngx_http_wapress_ctx_t *ctx);
-static void ngx_http_wapress_filter_timer(ngx_http_wapress_ctx_t *ctx);
-static ngx_int_t ngx_http_wapress_filter_decide(ngx_http_wapress_ctx_t *ctx);
-static ngx_int_t ngx_http_wapress_filter_output(ngx_http_wapress_ctx_t *ctx);
-static void ngx_http_wapress_filter_fill(ngx_http_wapress_ctx_t *ctx,
+static ngx_int_t ngx_http_wapress_filter_decide(
+    ngx_http_wapress_page_t *page);
+static ngx_int_t ngx_http_wapress_filter_output(
+    ngx_http_wapress_page_t *page);
+static ngx_int_t ngx_http_wapress_filter_fill(ngx_http_wapress_page_t *page,
     ngx_buf_t *b);
-static void ngx_http_wapress_filter_fail(ngx_http_wapress_ctx_t *ctx,
+static void ngx_http_wapress_filter_fail(ngx_http_wapress_page_t *page,
     ngx_int_t status);
-static void ngx_http_wapress_filter_error(ngx_http_wapress_ctx_t *ctx);
-static void ngx_http_wapress_filter_wake(ngx_http_wapress_ctx_t *ctx);
-static void ngx_http_wapress_filter_event(ngx_event_t *ev);
+static void ngx_http_wapress_filter_error(ngx_http_wapress_page_t *page);
+static void ngx_http_wapress_filter_resume(ngx_http_wapress_page_t *page);
 
 
 static ngx_http_output_header_filter_pt  ngx_http_wapress_next_header_filter;
@@ -186,7 +184,7 @@ static ngx_int_t
 ngx_http_wapress_header_filter(ngx_http_request_t *r)
 {
     ngx_uint_t                      n;
-    ngx_http_wapress_ctx_t         *ctx;
+    ngx_http_wapress_page_t        *page;
     ngx_http_wapress_loc_conf_t    *wlcf;
     ngx_http_wapress_filter_ctx_t  *f;
 
@@ -197,8 +195,8 @@ ngx_http_wapress_header_filter(ngx_http_request_t *r)
     }
 
     /*
-     * a context here is the content handler's page (never filtered), or
-     * the filter's own: this is then the error page it asked for
+     * a page here is the content handler's (never filtered), or the
+     * filter's own: this is then the error page it asked for
      */
 
     if (r != r->main
@@ -220,15 +218,13 @@ ngx_http_wapress_header_filter(ngx_http_request_t *r)
 
     n = wlcf->fragments ? wlcf->fragments->nelts : 0;
 
-    /* after the results: the filter's state, then asked[n] and ask[n] */
+    /* after the results: the filter's state, then ask[n] */
 
-    ctx = ngx_http_wapress_ctx_create(r, wlcf,
-                                      sizeof(ngx_http_wapress_filter_ctx_t)
-                                      + n * (sizeof(ngx_msec_t)
-                                             + sizeof(ngx_uint_t)),
-                                      ngx_http_wapress_filter_wake,
-                                      ngx_http_wapress_filter_event);
-    if (ctx == NULL) {
+    page = ngx_http_wapress_page_create(r, wlcf,
+                                        sizeof(ngx_http_wapress_filter_ctx_t)
+                                        + n * sizeof(ngx_uint_t),
+                                        ngx_http_wapress_filter_resume);
+    if (page == NULL) {
         return NGX_ERROR;
     }
 
@@ -239,21 +235,18 @@ ngx_http_wapress_header_filter(ngx_http_request_t *r)
      *     f->busy = NULL;
      *     f->free = NULL;
      *     f->free_copies = NULL;
-     *     f->saved = NULL;
-     *     f->saved_len = 0;
      *     f->nask = 0;
      *     f->discard = 0;
      *     f->eof = 0;
-     *     f->gave_up = 0;
+     *     f->scan.nheld = 0;
      */
 
-    f = (ngx_http_wapress_filter_ctx_t *) &ctx->results[n];
+    f = (ngx_http_wapress_filter_ctx_t *) &page->results[n];
 
-    ctx->filter = f;
-    ctx->wake_each = 1;
+    page->filter = f;
+    page->each = 1;
 
-    f->asked = (ngx_msec_t *) &f[1];
-    f->ask = (ngx_uint_t *) &f->asked[n];
+    f->ask = (ngx_uint_t *) &f[1];
     f->last = &f->queue;
     f->phase = wlcf->filter_required ? ngx_http_wapress_filter_hold
                                      : ngx_http_wapress_filter_stream;
@@ -283,16 +276,20 @@ ngx_http_wapress_header_filter(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_wapress_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
-    ngx_chain_t             *cl;
-    ngx_http_wapress_ctx_t  *ctx;
+    ngx_uint_t                      n;
+    ngx_chain_t                    *cl;
+    ngx_http_wapress_page_t        *page;
+    ngx_http_wapress_filter_ctx_t  *f;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_wapress_module);
+    page = ngx_http_get_module_ctx(r, ngx_http_wapress_module);
 
-    if (ctx == NULL || ctx->filter == NULL) {
+    if (page == NULL || page->filter == NULL) {
         return ngx_http_wapress_next_body_filter(r, in);
     }
 
-    switch (ctx->filter->phase) {
+    f = page->filter;
+
+    switch (f->phase) {
 
     case ngx_http_wapress_filter_pass:
         return ngx_http_wapress_next_body_filter(r, in);
@@ -313,35 +310,38 @@ ngx_http_wapress_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     }
 
     for (cl = in; cl; cl = cl->next) {
-        if (ngx_http_wapress_filter_parse(ctx, cl->buf) != NGX_OK) {
+        if (ngx_http_wapress_filter_parse(page, cl->buf) != NGX_OK) {
             return NGX_ERROR;
         }
     }
 
-    if (ctx->filter->nask) {
-        if (ngx_http_wapress_filter_ask(ctx) != NGX_OK) {
+    if (f->nask) {
+        n = f->nask;
+        f->nask = 0;
+
+        if (ngx_http_wapress_page_lookup(page, f->ask, n) != NGX_OK) {
             return NGX_ERROR;
         }
     }
 
-    return ngx_http_wapress_filter_output(ctx);
+    return ngx_http_wapress_filter_output(page);
 }
 
 
 /* parses one input buffer into the queue */
 
 static ngx_int_t
-ngx_http_wapress_filter_parse(ngx_http_wapress_ctx_t *ctx, ngx_buf_t *ib)
+ngx_http_wapress_filter_parse(ngx_http_wapress_page_t *page, ngx_buf_t *ib)
 {
-    size_t                          size;
-    u_char                         *p, *last;
-    ngx_buf_t                      *b, *from;
+    size_t                          size, held;
+    u_char                         *p;
+    ngx_buf_t                      *b;
     ngx_chain_t                    *cl;
     ngx_http_request_t             *r;
     ngx_http_wapress_filter_ctx_t  *f;
 
-    r = ctx->request;
-    f = ctx->filter;
+    r = page->request;
+    f = page->filter;
 
     if (!ngx_buf_in_memory(ib) && !ngx_buf_special(ib)) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
@@ -350,10 +350,9 @@ ngx_http_wapress_filter_parse(ngx_http_wapress_ctx_t *ctx, ngx_buf_t *ib)
     }
 
     p = ib->pos;
-    last = ib->last;
-    size = ngx_buf_in_memory(ib) ? (size_t) (last - p) : 0;
-    from = ib;
+    size = ngx_buf_in_memory(ib) ? (size_t) (ib->last - p) : 0;
 
+    f->from = ib;
     f->tail = NULL;
 
     if (size && f->phase == ngx_http_wapress_filter_hold && !f->discard) {
@@ -369,33 +368,39 @@ ngx_http_wapress_filter_parse(ngx_http_wapress_ctx_t *ctx, ngx_buf_t *ib)
         }
 
         ngx_memcpy(p, ib->pos, size);
-        last = p + size;
-        from = NULL;
+        f->from = NULL;
     }
 
-    if (size) {
-        if (ngx_http_wapress_filter_scan(ctx, p, last, from) != NGX_OK) {
-            return NGX_ERROR;
-        }
+    held = f->scan.nheld;
+
+    if (size
+        && ngx_http_wapress_scan(&f->scan, p, p + size,
+                                 ngx_http_wapress_filter_scanned, page)
+           != 0)
+    {
+        return NGX_ERROR;
+    }
+
+    if (f->scan.nheld && (held == 0 || f->scan.nheld < held)) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "wapress filter holds a partial marker of %uz bytes",
+                       f->scan.nheld);
     }
 
     if (ib->last_buf) {
         f->eof = 1;
 
-        if (f->saved_len) {
-            /* an unterminated marker at the end of the body is text */
+        /* an unterminated marker at the end of the body is text */
 
-            if (ngx_http_wapress_filter_copy(ctx, f->saved, f->saved_len)
-                != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
-
-            f->saved_len = 0;
+        if (ngx_http_wapress_scan_end(&f->scan,
+                                      ngx_http_wapress_filter_scanned, page)
+            != 0)
+        {
+            return NGX_ERROR;
         }
     }
 
-    if (from == NULL || f->discard) {
+    if (f->from == NULL || f->discard) {
         /* nothing of it is kept */
         ib->pos = ib->last;
 
@@ -428,7 +433,7 @@ ngx_http_wapress_filter_parse(ngx_http_wapress_ctx_t *ctx, ngx_buf_t *ib)
         f->last = &cl->next;
     }
 
-    if (from != NULL) {
+    if (f->from != NULL) {
         /* the input buffer is free when this one is written */
         b->shadow = ib;
         b->recycled = ib->recycled;
@@ -442,206 +447,64 @@ ngx_http_wapress_filter_parse(ngx_http_wapress_ctx_t *ctx, ngx_buf_t *ib)
 }
 
 
-/* the text p .. last of one input buffer: "from" is NULL for a copy */
+/* what the scanner found: text and markers, queued in order */
 
-static ngx_int_t
-ngx_http_wapress_filter_scan(ngx_http_wapress_ctx_t *ctx, u_char *p,
-    u_char *last, ngx_buf_t *from)
+static int
+ngx_http_wapress_filter_scanned(void *data, int what, const unsigned char *p,
+    size_t len, const char *err)
 {
-    int                             rc;
-    size_t                          len;
-    u_char                         *q, *start;
-    ngx_int_t                       i;
-    const char                     *err;
-    const u_char                   *name, *end;
-    ngx_http_wapress_filter_ctx_t  *f;
+    ngx_http_wapress_page_t *page = data;
 
-    f = ctx->filter;
+    ngx_int_t  i;
 
-    if (f->saved_len) {
-        if (ngx_http_wapress_filter_resume(ctx, &p, last) != NGX_OK) {
-            return NGX_ERROR;
-        }
-    }
+    switch (what) {
 
-    start = p;
+    case NGX_HTTP_WAPRESS_SCAN_TEXT:
+        return ngx_http_wapress_filter_text(page, (u_char *) p,
+                                            (u_char *) p + len,
+                                            page->filter->from);
 
-    while (p < last) {
+    case NGX_HTTP_WAPRESS_SCAN_HELD:
+        return ngx_http_wapress_filter_copy(page, (u_char *) p, len);
 
-        q = ngx_strlchr(p, last, '<');
-
-        if (q == NULL) {
-            break;
-        }
-
-        rc = ngx_http_wapress_marker_parse(q, last, &name, &len, &end, &err);
-
-        /*
-         * a marker is at most NGX_HTTP_WAPRESS_MARKER_MAX bytes long, so
-         * that whether one is recognised never depends on where the
-         * buffers split the text
-         */
-
-        if (rc == NGX_HTTP_WAPRESS_MARKER_OK
-            && end - q <= NGX_HTTP_WAPRESS_MARKER_MAX)
-        {
-            i = ngx_http_wapress_filter_marker(ctx, (u_char *) name, len);
-
-            if (i == NGX_DECLINED) {
-                /* unknown: the marker stays as text */
-                p = (u_char *) end;
-                continue;
-            }
-
-            if (ngx_http_wapress_filter_text(ctx, start, q, from) != NGX_OK
-                || ngx_http_wapress_filter_slot(ctx, i) != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
-
-            p = (u_char *) end;
-            start = p;
-            continue;
-        }
-
-        if (rc == NGX_HTTP_WAPRESS_MARKER_AGAIN
-            && last - q < NGX_HTTP_WAPRESS_MARKER_MAX)
-        {
-            /* maybe a marker that the next buffer completes */
-
-            if (ngx_http_wapress_filter_text(ctx, start, q, from) != NGX_OK) {
-                return NGX_ERROR;
-            }
-
-            if (f->saved == NULL) {
-                f->saved = ngx_pnalloc(ctx->request->pool,
-                                       NGX_HTTP_WAPRESS_MARKER_MAX);
-                if (f->saved == NULL) {
-                    return NGX_ERROR;
-                }
-            }
-
-            f->saved_len = last - q;
-            ngx_memcpy(f->saved, q, f->saved_len);
-
-            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log,
-                           0, "wapress filter holds a partial marker of "
-                           "%uz bytes", f->saved_len);
-
-            return NGX_OK;
-        }
-
-        if (rc == NGX_HTTP_WAPRESS_MARKER_BAD) {
-            ngx_log_error(NGX_LOG_WARN, ctx->request->connection->log, 0,
-                          "wapress: malformed marker in the response (%s), "
-                          "left as it is", err);
-        }
-
-        p = q + 1;
-    }
-
-    return ngx_http_wapress_filter_text(ctx, start, last, from);
-}
-
-
-/*
- * The saved partial marker, followed by the first bytes of the next
- * buffer.  The saved text starts with its only '<' (a marker has no
- * other), so no marker can start inside it past the first byte.
- */
-
-static ngx_int_t
-ngx_http_wapress_filter_resume(ngx_http_wapress_ctx_t *ctx, u_char **pp,
-    u_char *last)
-{
-    int                             rc;
-    size_t                          n, len;
-    u_char                         *w;
-    ngx_int_t                       i;
-    const char                     *err;
-    const u_char                   *name, *end;
-    ngx_http_wapress_filter_ctx_t  *f;
-
-    f = ctx->filter;
-
-    n = ngx_min((size_t) (last - *pp),
-                NGX_HTTP_WAPRESS_MARKER_MAX - f->saved_len);
-
-    ngx_memcpy(f->saved + f->saved_len, *pp, n);
-    w = f->saved + f->saved_len + n;
-
-    rc = ngx_http_wapress_marker_parse(f->saved, w, &name, &len, &end, &err);
-
-    if (rc == NGX_HTTP_WAPRESS_MARKER_OK
-        && end > f->saved + f->saved_len)
-    {
-        i = ngx_http_wapress_filter_marker(ctx, (u_char *) name, len);
+    case NGX_HTTP_WAPRESS_SCAN_MARKER:
+        i = ngx_http_wapress_filter_find(page, (u_char *) p, len);
 
         if (i == NGX_DECLINED) {
-            if (ngx_http_wapress_filter_copy(ctx, f->saved, end - f->saved)
-                != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
-
-        } else if (ngx_http_wapress_filter_slot(ctx, i) != NGX_OK) {
-            return NGX_ERROR;
+            /* unknown: the marker stays as text */
+            return 1;
         }
 
-        *pp += end - (f->saved + f->saved_len);
-        f->saved_len = 0;
+        return ngx_http_wapress_filter_slot(page, i);
 
-        return NGX_OK;
-    }
-
-    if (rc == NGX_HTTP_WAPRESS_MARKER_AGAIN
-        && w - f->saved < NGX_HTTP_WAPRESS_MARKER_MAX)
-    {
-        /* still a prefix: the whole buffer joins it (n is all of it) */
-
-        f->saved_len += n;
-        *pp = last;
-
-        return NGX_OK;
-    }
-
-    if (rc == NGX_HTTP_WAPRESS_MARKER_BAD) {
-        ngx_log_error(NGX_LOG_WARN, ctx->request->connection->log, 0,
+    default: /* NGX_HTTP_WAPRESS_SCAN_BAD */
+        ngx_log_error(NGX_LOG_WARN, page->request->connection->log, 0,
                       "wapress: malformed marker in the response (%s), "
                       "left as it is", err);
+        return 0;
     }
-
-    /* no marker: the saved bytes are text, the buffer is scanned as usual */
-
-    if (ngx_http_wapress_filter_copy(ctx, f->saved, f->saved_len) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    f->saved_len = 0;
-
-    return NGX_OK;
 }
 
 
 /* the index of the fragment a marker names, or NGX_DECLINED */
 
 static ngx_int_t
-ngx_http_wapress_filter_marker(ngx_http_wapress_ctx_t *ctx, u_char *name,
+ngx_http_wapress_filter_find(ngx_http_wapress_page_t *page, u_char *name,
     size_t len)
 {
     ngx_str_t                     s;
     ngx_uint_t                    i, n;
     ngx_http_wapress_fragment_t  *frag;
 
-    n = ctx->conf->fragments ? ctx->conf->fragments->nelts : 0;
-    frag = n ? ctx->conf->fragments->elts : NULL;
+    n = page->conf->fragments ? page->conf->fragments->nelts : 0;
+    frag = n ? page->conf->fragments->elts : NULL;
 
     for (i = 0; i < n; i++) {
         if (frag[i].name.len == len
             && ngx_strncmp(frag[i].name.data, name, len) == 0)
         {
             ngx_log_debug1(NGX_LOG_DEBUG_HTTP,
-                           ctx->request->connection->log, 0,
+                           page->request->connection->log, 0,
                            "wapress filter marker \"%V\"", &frag[i].name);
             return i;
         }
@@ -650,7 +513,7 @@ ngx_http_wapress_filter_marker(ngx_http_wapress_ctx_t *ctx, u_char *name,
     s.len = len;
     s.data = name;
 
-    ngx_log_error(NGX_LOG_WARN, ctx->request->connection->log, 0,
+    ngx_log_error(NGX_LOG_WARN, page->request->connection->log, 0,
                   "wapress: a marker in the response names fragment \"%V\", "
                   "which the location does not define; left as it is", &s);
 
@@ -661,20 +524,20 @@ ngx_http_wapress_filter_marker(ngx_http_wapress_ctx_t *ctx, u_char *name,
 /* queues start .. end of an input buffer, or of a copy if from is NULL */
 
 static ngx_int_t
-ngx_http_wapress_filter_text(ngx_http_wapress_ctx_t *ctx, u_char *start,
+ngx_http_wapress_filter_text(ngx_http_wapress_page_t *page, u_char *start,
     u_char *end, ngx_buf_t *from)
 {
     ngx_buf_t                      *b;
     ngx_chain_t                    *cl;
     ngx_http_wapress_filter_ctx_t  *f;
 
-    f = ctx->filter;
+    f = page->filter;
 
     if (start == end || f->discard) {
         return NGX_OK;
     }
 
-    cl = ngx_chain_get_free_buf(ctx->request->pool, &f->free);
+    cl = ngx_chain_get_free_buf(page->request->pool, &f->free);
     if (cl == NULL) {
         return NGX_ERROR;
     }
@@ -708,7 +571,7 @@ ngx_http_wapress_filter_text(ngx_http_wapress_ctx_t *ctx, u_char *start,
 /* queues a copy of a few bytes (at most a marker's) that are ours */
 
 static ngx_int_t
-ngx_http_wapress_filter_copy(ngx_http_wapress_ctx_t *ctx, u_char *start,
+ngx_http_wapress_filter_copy(ngx_http_wapress_page_t *page, u_char *start,
     size_t len)
 {
     u_char                         *p;
@@ -716,7 +579,7 @@ ngx_http_wapress_filter_copy(ngx_http_wapress_ctx_t *ctx, u_char *start,
     ngx_chain_t                    *cl;
     ngx_http_wapress_filter_ctx_t  *f;
 
-    f = ctx->filter;
+    f = page->filter;
 
     if (len == 0 || f->discard) {
         return NGX_OK;
@@ -730,12 +593,12 @@ ngx_http_wapress_filter_copy(ngx_http_wapress_ctx_t *ctx, u_char *start,
         p = cl->buf->start;
 
     } else {
-        cl = ngx_chain_get_free_buf(ctx->request->pool, &f->free);
+        cl = ngx_chain_get_free_buf(page->request->pool, &f->free);
         if (cl == NULL) {
             return NGX_ERROR;
         }
 
-        p = ngx_pnalloc(ctx->request->pool, NGX_HTTP_WAPRESS_MARKER_MAX);
+        p = ngx_pnalloc(page->request->pool, NGX_HTTP_WAPRESS_MARKER_MAX);
         if (p == NULL) {
             return NGX_ERROR;
         }
@@ -763,16 +626,16 @@ ngx_http_wapress_filter_copy(ngx_http_wapress_ctx_t *ctx, u_char *start,
 /* queues the slot of fragment i, to be filled when it is known */
 
 static ngx_int_t
-ngx_http_wapress_filter_slot(ngx_http_wapress_ctx_t *ctx, ngx_uint_t i)
+ngx_http_wapress_filter_slot(ngx_http_wapress_page_t *page, ngx_uint_t i)
 {
     ngx_buf_t                      *b;
     ngx_uint_t                      k;
     ngx_chain_t                    *cl;
     ngx_http_wapress_filter_ctx_t  *f;
 
-    f = ctx->filter;
+    f = page->filter;
 
-    if (ctx->results[i].state == NGX_HTTP_WAPRESS_UNASKED) {
+    if (page->results[i].state == NGX_HTTP_WAPRESS_UNASKED) {
 
         for (k = 0; k < f->nask; k++) {
             if (f->ask[k] == i) {
@@ -789,7 +652,7 @@ ngx_http_wapress_filter_slot(ngx_http_wapress_ctx_t *ctx, ngx_uint_t i)
         return NGX_OK;
     }
 
-    cl = ngx_chain_get_free_buf(ctx->request->pool, &f->free);
+    cl = ngx_chain_get_free_buf(page->request->pool, &f->free);
     if (cl == NULL) {
         return NGX_ERROR;
     }
@@ -809,181 +672,21 @@ ngx_http_wapress_filter_slot(ngx_http_wapress_ctx_t *ctx, ngx_uint_t i)
 }
 
 
-/* sends the lookups of the markers seen in this call, together */
-
-static ngx_int_t
-ngx_http_wapress_filter_ask(ngx_http_wapress_ctx_t *ctx)
-{
-    ngx_msec_t                      now;
-    ngx_uint_t                      i, k, n;
-    ngx_http_request_t             *r;
-    ngx_http_wapress_result_t      *res;
-    ngx_http_wapress_fragment_t    *frag;
-    ngx_http_wapress_filter_ctx_t  *f;
-
-    r = ctx->request;
-    f = ctx->filter;
-    n = f->nask;
-    f->nask = 0;
-
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "wapress filter asks for %ui fragments, gave up: %d",
-                   n, f->gave_up);
-
-    if (f->gave_up) {
-
-        /* the page waited for Redis in vain once: it does not again */
-
-        frag = ctx->conf->fragments->elts;
-
-        for (k = 0; k < n; k++) {
-            i = f->ask[k];
-            res = &ctx->results[i];
-
-            if (ngx_http_complex_value(r, &frag[i].key, &res->key) != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
-
-            if (frag[i].field != NULL
-                && ngx_http_complex_value(r, frag[i].field, &res->field)
-                   != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
-
-            res->state = NGX_HTTP_WAPRESS_FAILED;
-
-            ngx_http_wapress_log_result(ctx, i, "not asked, an earlier "
-                                        "lookup of the page timed out");
-        }
-
-        return NGX_OK;
-    }
-
-    if (ngx_http_wapress_fetch(ctx, f->ask, n) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    now = ngx_current_msec;
-
-    for (k = 0; k < n; k++) {
-        f->asked[f->ask[k]] = now;
-    }
-
-    ngx_http_wapress_filter_timer(ctx);
-
-    return NGX_OK;
-}
-
-
-/*
- * The deadline: wapress_redis_timeout after the oldest lookup still
- * pending.  Redis answers in order, so when that one has not answered,
- * no later one has: all of them fail, and the page asks no more.
- */
-
-static void
-ngx_http_wapress_filter_timer(ngx_http_wapress_ctx_t *ctx)
-{
-    ngx_msec_t                      oldest;
-    ngx_uint_t                      i, n, found;
-    ngx_msec_int_t                  left;
-    ngx_http_wapress_filter_ctx_t  *f;
-    u_char                          cause[64];
-
-    f = ctx->filter;
-
-    if (ctx->event.timer_set) {
-        ngx_del_timer(&ctx->event);
-    }
-
-    if (ctx->waiting == 0) {
-        return;
-    }
-
-    n = ctx->conf->fragments->nelts;
-    found = 0;
-    oldest = 0;
-
-    for (i = 0; i < n; i++) {
-        if (ctx->results[i].state == NGX_HTTP_WAPRESS_PENDING
-            && (!found || (ngx_msec_int_t) (f->asked[i] - oldest) < 0))
-        {
-            oldest = f->asked[i];
-            found = 1;
-        }
-    }
-
-    if (!found) {
-        return;
-    }
-
-    left = (ngx_msec_int_t) (oldest + ctx->conf->timeout - ngx_current_msec);
-
-    if (left > 0) {
-        ngx_add_timer(&ctx->event, (ngx_msec_t) left);
-        return;
-    }
-
-    ngx_snprintf(cause, sizeof(cause), "timed out after %Mms%Z",
-                 ctx->conf->timeout);
-
-    ngx_http_wapress_fetch_detach(ctx, (char *) cause);
-
-    f->gave_up = 1;
-}
-
-
 /*
  * Of a page held for its required fragments: NGX_AGAIN while its status
- * is unknown, else NGX_HTTP_OK, NGX_HTTP_NOT_FOUND (one is missing) or
- * NGX_HTTP_SERVICE_UNAVAILABLE (one cannot be read), as the handler's.
+ * is unknown, else the page's status, as the handler's.
  */
 
 static ngx_int_t
-ngx_http_wapress_filter_decide(ngx_http_wapress_ctx_t *ctx)
+ngx_http_wapress_filter_decide(ngx_http_wapress_page_t *page)
 {
     ngx_int_t                       status;
-    ngx_uint_t                      i, wait;
-    ngx_http_wapress_fragment_t    *frag;
+    ngx_uint_t                      wait;
     ngx_http_wapress_filter_ctx_t  *f;
 
-    f = ctx->filter;
-    frag = ctx->conf->fragments->elts;
-    status = NGX_HTTP_OK;
-    wait = 0;
+    f = page->filter;
 
-    for (i = 0; i < ctx->conf->fragments->nelts; i++) {
-
-        if (!frag[i].required) {
-            continue;
-        }
-
-        switch (ctx->results[i].state) {
-
-        case NGX_HTTP_WAPRESS_FOUND:
-            break;
-
-        case NGX_HTTP_WAPRESS_MISSING:
-            status = NGX_HTTP_NOT_FOUND;
-            break;
-
-        case NGX_HTTP_WAPRESS_FAILED:
-            return NGX_HTTP_SERVICE_UNAVAILABLE;
-
-        case NGX_HTTP_WAPRESS_PENDING:
-            wait = 1;
-            break;
-
-        default: /* NGX_HTTP_WAPRESS_UNASKED: not seen yet */
-            if (!f->eof) {
-                wait = 1;
-            }
-
-            break;
-        }
-    }
+    status = ngx_http_wapress_page_status(page, f->eof, &wait);
 
     if (status != NGX_HTTP_OK && !f->discard) {
         /* a later fragment may still make it 503, but never 200 */
@@ -1001,7 +704,7 @@ ngx_http_wapress_filter_decide(ngx_http_wapress_ctx_t *ctx)
  */
 
 static ngx_int_t
-ngx_http_wapress_filter_output(ngx_http_wapress_ctx_t *ctx)
+ngx_http_wapress_filter_output(ngx_http_wapress_page_t *page)
 {
     ngx_buf_t                      *b;
     ngx_int_t                       rc;
@@ -1010,12 +713,12 @@ ngx_http_wapress_filter_output(ngx_http_wapress_ctx_t *ctx)
     ngx_http_request_t             *r;
     ngx_http_wapress_filter_ctx_t  *f;
 
-    r = ctx->request;
-    f = ctx->filter;
+    r = page->request;
+    f = page->filter;
 
     if (f->phase == ngx_http_wapress_filter_hold) {
 
-        rc = ngx_http_wapress_filter_decide(ctx);
+        rc = ngx_http_wapress_filter_decide(page);
 
         if (rc == NGX_AGAIN) {
             r->buffered |= NGX_HTTP_WAPRESS_BUFFERED;
@@ -1023,7 +726,7 @@ ngx_http_wapress_filter_output(ngx_http_wapress_ctx_t *ctx)
         }
 
         if (rc != NGX_HTTP_OK) {
-            ngx_http_wapress_filter_fail(ctx, rc);
+            ngx_http_wapress_filter_fail(page, rc);
             return NGX_OK;
         }
 
@@ -1047,7 +750,7 @@ ngx_http_wapress_filter_output(ngx_http_wapress_ctx_t *ctx)
         b = cl->buf;
 
         if (b->num > 0) {
-            st = ctx->results[b->num - 1].state;
+            st = page->results[b->num - 1].state;
 
             if (st == NGX_HTTP_WAPRESS_PENDING
                 || st == NGX_HTTP_WAPRESS_UNASKED)
@@ -1058,7 +761,9 @@ ngx_http_wapress_filter_output(ngx_http_wapress_ctx_t *ctx)
                 break;
             }
 
-            ngx_http_wapress_filter_fill(ctx, b);
+            if (ngx_http_wapress_filter_fill(page, b) != NGX_OK) {
+                return NGX_ERROR;
+            }
         }
 
         *ll = cl;
@@ -1111,7 +816,7 @@ ngx_http_wapress_filter_output(ngx_http_wapress_ctx_t *ctx)
         }
     }
 
-    if (f->queue || f->saved_len) {
+    if (f->queue || f->scan.nheld) {
         r->buffered |= NGX_HTTP_WAPRESS_BUFFERED;
 
     } else {
@@ -1122,76 +827,67 @@ ngx_http_wapress_filter_output(ngx_http_wapress_ctx_t *ctx)
 }
 
 
-/* a fragment's slot gets its value, or its default */
+/* a fragment's slot gets what the page shows for it */
 
-static void
-ngx_http_wapress_filter_fill(ngx_http_wapress_ctx_t *ctx, ngx_buf_t *b)
+static ngx_int_t
+ngx_http_wapress_filter_fill(ngx_http_wapress_page_t *page, ngx_buf_t *b)
 {
-    ngx_str_t                    *v;
-    ngx_uint_t                    i;
-    ngx_http_wapress_fragment_t  *frag;
+    ngx_uint_t  i;
 
     i = b->num - 1;
     b->num = 0;
 
-    if (ctx->results[i].state == NGX_HTTP_WAPRESS_FOUND) {
-        v = &ctx->results[i].value;
+    /*
+     * this filter runs after the copy filter: when a later filter edits
+     * in place (charset recoding), the page copies the bytes itself
+     */
 
-    } else {
-        frag = ctx->conf->fragments->elts;
-        v = &frag[i].deflt;
+    if (ngx_http_wapress_page_buf(page, i, b, 1) != NGX_OK) {
+        return NGX_ERROR;
     }
 
-    if (v->len == 0) {
-        return;   /* stays an empty sync buffer */
+    if (b->pos != b->last) {
+        b->sync = 0;
     }
 
-    /* memory, not temporary: no filter may change a value in place */
+    /* else it stays an empty sync buffer */
 
-    b->sync = 0;
-    b->memory = 1;
-    b->start = v->data;
-    b->pos = v->data;
-    b->last = v->data + v->len;
-    b->end = b->last;
+    return NGX_OK;
 }
 
 
 /*
  * A held page whose required fragment is missing or cannot be read: its
  * body is dropped from now on, and the error page is sent from the
- * filter's event, out of the producer's call stack.
+ * page's event, out of the producer's call stack.
  */
 
 static void
-ngx_http_wapress_filter_fail(ngx_http_wapress_ctx_t *ctx, ngx_int_t status)
+ngx_http_wapress_filter_fail(ngx_http_wapress_page_t *page,
+    ngx_int_t status)
 {
     ngx_http_wapress_filter_ctx_t  *f;
 
-    f = ctx->filter;
+    f = page->filter;
 
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log, 0,
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, page->request->connection->log, 0,
                    "wapress filter: the page is %i", status);
 
-    if (ctx->event.timer_set) {
-        ngx_del_timer(&ctx->event);
-    }
-
-    ngx_http_wapress_fetch_detach(ctx, NULL);
+    ngx_http_wapress_page_stop(page);
 
     /* the held text is copies: dropping it gives nothing back */
 
     f->queue = NULL;
     f->last = &f->queue;
-    f->saved_len = 0;
+    f->scan.nheld = 0;
 
     f->phase = ngx_http_wapress_filter_failed;
     f->status = status;
 
     /* the request is not finalized before the event */
-    ctx->request->buffered |= NGX_HTTP_WAPRESS_BUFFERED;
+    page->request->buffered |= NGX_HTTP_WAPRESS_BUFFERED;
 
-    ngx_post_event(&ctx->event, &ngx_posted_events);
+    ngx_post_event(&page->event, &ngx_posted_events);
 }
 
 
@@ -1204,16 +900,16 @@ ngx_http_wapress_filter_fail(ngx_http_wapress_ctx_t *ctx, ngx_int_t status)
  */
 
 static void
-ngx_http_wapress_filter_error(ngx_http_wapress_ctx_t *ctx)
+ngx_http_wapress_filter_error(ngx_http_wapress_page_t *page)
 {
     ngx_int_t            status;
     ngx_http_request_t  *r;
 
-    r = ctx->request;
-    status = ctx->filter->status;
+    r = page->request;
+    status = page->filter->status;
 
-    ctx->filter->status = 0;
-    ctx->filter->phase = ngx_http_wapress_filter_pass;
+    page->filter->status = 0;
+    page->filter->phase = ngx_http_wapress_filter_pass;
 
     r->buffered &= ~NGX_HTTP_WAPRESS_BUFFERED;
 
@@ -1230,58 +926,37 @@ ngx_http_wapress_filter_error(ngx_http_wapress_ctx_t *ctx)
 }
 
 
-static void
-ngx_http_wapress_filter_wake(ngx_http_wapress_ctx_t *ctx)
-{
-    /* from the Redis connection's handler: go on outside of hiredis */
-
-    ngx_post_event(&ctx->event, &ngx_posted_events);
-}
-
-
 /*
- * A reply is in, or the deadline passed: sends what can go now, then
- * runs the request's write handler (as nginx does for a request whose
- * subrequest is done) so that its producer takes back the buffers just
- * written, reads on, or finalizes the request.
+ * A reply is in, or the deadline passed (the page's event): sends what
+ * can go now, then runs the request's write handler (as nginx does for a
+ * request whose subrequest is done) so that its producer takes back the
+ * buffers just written, reads on, or finalizes the request.
  */
 
 static void
-ngx_http_wapress_filter_event(ngx_event_t *ev)
+ngx_http_wapress_filter_resume(ngx_http_wapress_page_t *page)
 {
-    ngx_http_wapress_ctx_t *ctx = ev->data;
-
     ngx_int_t            rc;
     ngx_connection_t    *c;
     ngx_http_request_t  *r;
 
-    r = ctx->request;
+    r = page->request;
     c = r->connection;
 
-    ngx_http_set_log_request(c->log, r);
-
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
-                   "wapress filter event, timed out: %d, waiting: %ui",
-                   ev->timedout, ctx->waiting);
-
-    ev->timedout = 0;
-
-    if (ctx->filter->phase == ngx_http_wapress_filter_failed) {
-        if (ctx->filter->status) {
-            ngx_http_wapress_filter_error(ctx);
+    if (page->filter->phase == ngx_http_wapress_filter_failed) {
+        if (page->filter->status) {
+            ngx_http_wapress_filter_error(page);
             ngx_http_run_posted_requests(c);
         }
 
         return;
     }
 
-    if (ctx->filter->phase == ngx_http_wapress_filter_pass) {
+    if (page->filter->phase == ngx_http_wapress_filter_pass) {
         return;
     }
 
-    ngx_http_wapress_filter_timer(ctx);
-
-    rc = ngx_http_wapress_filter_output(ctx);
+    rc = ngx_http_wapress_filter_output(page);
 
     if (rc == NGX_ERROR) {
         ngx_http_finalize_request(r, NGX_ERROR);

@@ -250,16 +250,16 @@ ngx_http_wapress_fragment(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
      * of an edited template are not found after a reload.
      */
 
-    ngx_crc32_init(frag->cache_id);
-    ngx_crc32_update(&frag->cache_id, (u_char *) &frag->type,
+    ngx_crc32_init(frag->render_id);
+    ngx_crc32_update(&frag->render_id, (u_char *) &frag->type,
                      sizeof(ngx_uint_t));
 
     if (frag->template != NULL) {
-        ngx_crc32_update(&frag->cache_id, (u_char *) &frag->template->crc,
+        ngx_crc32_update(&frag->render_id, (u_char *) &frag->template->crc,
                          sizeof(uint32_t));
     }
 
-    ngx_crc32_final(frag->cache_id);
+    ngx_crc32_final(frag->render_id);
 
     if (frag->has_default) {
         rc = ngx_http_wapress_fragment_render(cf->pool, frag, deflt.data,

@@ -1,10 +1,11 @@
 
 /*
  * ngx_http_wapress_handler.c: the content handler of a location with
- * wapress_layout.  It asks for all of the page's fragments at once, waits
- * (r->main->count++, NGX_DONE) until every reply is in or the deadline
- * (wapress_redis_timeout) passes, then sends the layout's static runs,
- * straight from configuration memory, with the fragments between them.
+ * wapress_layout, a front end of the page model (ngx_http_wapress_page.c).
+ * It looks up all of the layout's fragments at once, waits
+ * (r->main->count++, NGX_DONE) until the page has them all or its
+ * deadline passed, then sends the layout's static runs, straight from
+ * configuration memory, with the fragments between them.
  */
 
 
@@ -14,19 +15,18 @@
 
 #include "ngx_http_wapress_module.h"
 #include "ngx_http_wapress_handler.h"
-#include "ngx_http_wapress_fetch.h"
+#include "ngx_http_wapress_page.h"
 
 
-static void ngx_http_wapress_wake(ngx_http_wapress_ctx_t *ctx);
-static void ngx_http_wapress_event_handler(ngx_event_t *ev);
-static ngx_int_t ngx_http_wapress_send(ngx_http_wapress_ctx_t *ctx);
+static void ngx_http_wapress_handler_resume(ngx_http_wapress_page_t *page);
+static ngx_int_t ngx_http_wapress_handler_send(ngx_http_wapress_page_t *page);
 
 
 ngx_int_t
 ngx_http_wapress_handler(ngx_http_request_t *r)
 {
     ngx_int_t                     rc;
-    ngx_http_wapress_ctx_t       *ctx;
+    ngx_http_wapress_page_t      *page;
     ngx_http_wapress_loc_conf_t  *wlcf;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
@@ -41,23 +41,22 @@ ngx_http_wapress_handler(ngx_http_request_t *r)
 
     wlcf = ngx_http_get_module_loc_conf(r, ngx_http_wapress_module);
 
-    ctx = ngx_http_wapress_ctx_create(r, wlcf, 0, ngx_http_wapress_wake,
-                                      ngx_http_wapress_event_handler);
-    if (ctx == NULL) {
+    page = ngx_http_wapress_page_create(r, wlcf, 0,
+                                        ngx_http_wapress_handler_resume);
+    if (page == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_wapress_fetch(ctx, wlcf->used, wlcf->nused) != NGX_OK) {
+    if (ngx_http_wapress_page_lookup(page, wlcf->used, wlcf->nused)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ctx->waiting == 0) {
-        /* nothing to wait for: Redis is not usable, or no markers */
-        ctx->done = 1;
-        return ngx_http_wapress_send(ctx);
+    if (page->waiting == 0) {
+        /* nothing to wait for: all cached, Redis not usable, no markers */
+        return ngx_http_wapress_handler_send(page);
     }
-
-    ngx_add_timer(&ctx->event, wlcf->timeout);
 
     if (!r->discard_body) {
         /* notice a client that goes away while we wait */
@@ -70,100 +69,44 @@ ngx_http_wapress_handler(ngx_http_request_t *r)
 }
 
 
-static void
-ngx_http_wapress_wake(ngx_http_wapress_ctx_t *ctx)
-{
-    if (ctx->event.timer_set) {
-        ngx_del_timer(&ctx->event);
-    }
-
-    ngx_post_event(&ctx->event, &ngx_posted_events);
-}
-
+/* the last reply is in, or the deadline passed */
 
 static void
-ngx_http_wapress_event_handler(ngx_event_t *ev)
+ngx_http_wapress_handler_resume(ngx_http_wapress_page_t *page)
 {
-    ngx_http_wapress_ctx_t *ctx = ev->data;
+    ngx_http_request_t  *r;
 
-    u_char                        cause[64];
-    ngx_connection_t             *c;
-    ngx_http_request_t           *r;
-    ngx_http_wapress_loc_conf_t  *wlcf;
+    r = page->request;
 
-    r = ctx->request;
-    c = r->connection;
-    wlcf = ctx->conf;
-
-    ngx_http_set_log_request(c->log, r);
-
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, c->log, 0,
-                   "wapress page ready, timed out: %d", ev->timedout);
-
-    if (ev->timedout) {
-        ev->timedout = 0;
-
-        ngx_snprintf(cause, sizeof(cause), "timed out after %Mms%Z",
-                     wlcf->timeout);
-
-        ngx_http_wapress_fetch_detach(ctx, (char *) cause);
-
-    } else {
-        ngx_http_wapress_fetch_detach(ctx, NULL);
+    if (page->waiting) {
+        return;
     }
-
-    ctx->done = 1;
 
     if (r->read_event_handler == ngx_http_test_reading) {
         r->read_event_handler = ngx_http_block_reading;
     }
 
-    ngx_http_finalize_request(r, ngx_http_wapress_send(ctx));
-    ngx_http_run_posted_requests(c);
+    ngx_http_finalize_request(r, ngx_http_wapress_handler_send(page));
+    ngx_http_run_posted_requests(r->connection);
 }
 
 
 static ngx_int_t
-ngx_http_wapress_send(ngx_http_wapress_ctx_t *ctx)
+ngx_http_wapress_handler_send(ngx_http_wapress_page_t *page)
 {
     off_t                         len;
     ngx_buf_t                    *b;
-    ngx_int_t                     rc;
-    ngx_str_t                    *s;
-    ngx_uint_t                    i, k, n, status;
+    ngx_int_t                     rc, status;
+    ngx_uint_t                    i, k, n, wait;
     ngx_chain_t                  *cl, *out, *last, **ll;
     ngx_http_request_t           *r;
     ngx_http_wapress_part_t      *part;
-    ngx_http_wapress_result_t    *res;
-    ngx_http_wapress_fragment_t  *frag;
     ngx_http_wapress_loc_conf_t  *wlcf;
 
-    r = ctx->request;
-    wlcf = ctx->conf;
-    frag = wlcf->fragments ? wlcf->fragments->elts : NULL;
-    status = NGX_HTTP_OK;
+    r = page->request;
+    wlcf = page->conf;
 
-    for (i = 0; i < wlcf->nused; i++) {
-        res = &ctx->results[wlcf->used[i]];
-
-        if (res->state == NGX_HTTP_WAPRESS_FOUND) {
-            continue;
-        }
-
-        if (frag[wlcf->used[i]].required) {
-            if (res->state == NGX_HTTP_WAPRESS_MISSING) {
-                if (status == NGX_HTTP_OK) {
-                    status = NGX_HTTP_NOT_FOUND;
-                }
-
-            } else {
-                status = NGX_HTTP_SERVICE_UNAVAILABLE;
-            }
-        }
-
-        /* optional: the default, which may be empty */
-        res->value = frag[wlcf->used[i]].deflt;
-    }
+    status = ngx_http_wapress_page_status(page, 1, &wait);
 
     if (status != NGX_HTTP_OK) {
         return status;
@@ -189,36 +132,38 @@ ngx_http_wapress_send(ngx_http_wapress_ctx_t *ctx)
 
     for (i = 0; i < n; i++) {
 
-        s = &part[i].text;
-
         for (k = 0; k < 2; k++) {
 
-            if (s->len) {
-                b->pos = s->data;
-                b->last = s->data + s->len;
-                b->start = b->pos;
+            if (k == 0) {
+                /* configuration memory: never to be changed in place */
+                b->memory = 1;
+                b->start = part[i].text.data;
+                b->pos = b->start;
+                b->last = b->start + part[i].text.len;
                 b->end = b->last;
 
-                if (k == 0) {
-                    b->memory = 1;   /* configuration memory */
-
-                } else {
-                    b->temporary = 1;
-                }
-
-                cl->buf = b++;
-                *ll = cl;
-                ll = &cl->next;
-                last = cl++;
-
-                len += s->len;
-            }
-
-            if (part[i].name.len == 0) {
+            } else if (part[i].name.len == 0) {
                 break;
+
+            } else if (ngx_http_wapress_page_buf(page, part[i].fragment, b,
+                                                 0)
+                       != NGX_OK)
+            {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
 
-            s = &ctx->results[part[i].fragment].value;
+            if (b->pos == b->last) {
+                /* nothing to send: the buffer is used for the next */
+                ngx_memzero(b, sizeof(ngx_buf_t));
+                continue;
+            }
+
+            len += b->last - b->pos;
+
+            cl->buf = b++;
+            *ll = cl;
+            ll = &cl->next;
+            last = cl++;
         }
     }
 

@@ -2,11 +2,11 @@
 /*
  * ngx_http_wapress_module.c: the module's surface: the wapress_*
  * directives, creating and merging the configurations, and the worker
- * start and exit hooks.  The work is done in the other files:
- * _layout.c (layouts and markers), _fragment.c (fragments, templates,
- * rendering), _handler.c (the content handler), _filter.c (filter
- * mode), _fetch.c (one page's Redis lookups), _redis.c (the per-worker
- * Redis connections).
+ * exit hook.  The work is done in the other files (docs/design.md has
+ * the table): _layout.c (layouts), _fragment.c (fragments, rendering),
+ * _handler.c and _filter.c (the two front ends) over _page.c (the page
+ * model), _fresh.c (the cache's freshness policy), _fetch.c (one
+ * fragment's lookup), _redis*.c (the Redis layer).
  */
 
 
@@ -277,14 +277,14 @@ ngx_http_wapress_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     if (conf->cache != NULL && conf->fragments != NULL) {
         frag = conf->fragments->elts;
 
-        conf->cache_ids = ngx_palloc(cf->pool, conf->fragments->nelts
+        conf->render_ids = ngx_palloc(cf->pool, conf->fragments->nelts
                                                * sizeof(uint32_t));
-        if (conf->cache_ids == NULL) {
+        if (conf->render_ids == NULL) {
             return NGX_CONF_ERROR;
         }
 
         for (i = 0; i < conf->fragments->nelts; i++) {
-            conf->cache_ids[i] = ngx_http_wapress_cache_id(&frag[i],
+            conf->render_ids[i] = ngx_http_wapress_cache_id(&frag[i],
                                                            conf->redis);
         }
     }

@@ -2,7 +2,9 @@
 /*
  * ngx_http_wapress_module.h: what the module's files share: the module
  * object, the main and location configurations, the fragment and layout
- * types, and the per-request context of the page assembler.
+ * types, and a page: the per-request state of the page model
+ * (ngx_http_wapress_page.c), read by both front ends (the content
+ * handler and the body filter) and by the variables.
  */
 
 
@@ -48,7 +50,7 @@ typedef struct {
     ngx_uint_t                       type;       /* NGX_HTTP_WAPRESS_TYPE_* */
     ngx_msec_t                       valid;      /* valid=, or UNSET */
     ngx_msec_t                       stale;      /* stale=, or UNSET */
-    uint32_t                         cache_id;   /* type and template */
+    uint32_t                         render_id;  /* type and template */
     ngx_http_wapress_memo_t         *memo;       /* the worker's renderings */
     unsigned                         has_default:1;
     unsigned                         required:1;
@@ -88,8 +90,9 @@ typedef struct {
     ngx_http_wapress_layout_t       *layout;
     ngx_array_t                     *fragments;  /* fragment_t */
     ngx_http_wapress_redis_server_t *redis;
-    uint32_t                        *cache_ids;  /* per fragment, with
-                                                    wapress_cache */
+    uint32_t                        *render_ids; /* per fragment, with
+                                                    wapress_cache: its
+                                                    rendering and server */
     ngx_msec_t                       connect_timeout;
     ngx_msec_t                       timeout;
     ngx_http_wapress_cache_conf_t   *cache;      /* NULL: off */
@@ -109,40 +112,41 @@ typedef struct {
 } ngx_http_wapress_loc_conf_t;
 
 
-typedef struct ngx_http_wapress_batch_s  ngx_http_wapress_batch_t;
+typedef struct ngx_http_wapress_page_s  ngx_http_wapress_page_t;
+typedef struct ngx_http_wapress_filter_ctx_s  ngx_http_wapress_filter_ctx_t;
 
 
 /* what one page knows of one of its fragments */
 typedef struct {
+    ngx_http_wapress_page_t         *page;
+    ngx_http_wapress_redis_cmd_t    *cmd;        /* its lookup in flight */
     ngx_str_t                        key;
     ngx_str_t                        field;      /* of HGET, else empty */
     ngx_str_t                        value;      /* rendered */
+    ngx_msec_t                       asked;      /* when */
     ngx_uint_t                       state;      /* NGX_HTTP_WAPRESS_* */
     ngx_uint_t                       cache;      /* ..._WAPRESS_CACHE_* */
 } ngx_http_wapress_result_t;
 
 
-typedef struct ngx_http_wapress_ctx_s  ngx_http_wapress_ctx_t;
-typedef struct ngx_http_wapress_filter_ctx_s  ngx_http_wapress_filter_ctx_t;
-
-typedef void (*ngx_http_wapress_wake_pt)(ngx_http_wapress_ctx_t *ctx);
+/* the front end goes on: a reply is in, or the deadline passed */
+typedef void (*ngx_http_wapress_page_pt)(ngx_http_wapress_page_t *page);
 
 
-struct ngx_http_wapress_ctx_s {
+struct ngx_http_wapress_page_s {
     ngx_http_request_t              *request;
     ngx_http_wapress_loc_conf_t     *conf;
     ngx_http_wapress_result_t       *results;    /* one per fragment */
-    ngx_http_wapress_batch_t        *batches;    /* replies in flight */
-    ngx_uint_t                       waiting;    /* replies to come */
-
-    /* called when a reply is in: by the handler when the last one is */
-    ngx_http_wapress_wake_pt         wake;
-    ngx_uint_t                       wake_each;  /* unsigned: 1 */
-
-    ngx_event_t                      event;      /* deadline; posted when
-                                                    the page can go on */
+    ngx_uint_t                       waiting;    /* lookups in flight */
+    ngx_http_wapress_page_pt         resume;
+    ngx_event_t                      event;      /* the deadline; posted
+                                                    when a reply is in */
     ngx_http_wapress_filter_ctx_t   *filter;     /* NULL: the handler's */
-    unsigned                         done:1;
+    unsigned                         each:1;     /* resume after every
+                                                    reply, not the last */
+    unsigned                         gave_up:1;  /* a lookup timed out:
+                                                    Redis is not asked
+                                                    again */
 };
 
 

@@ -38,7 +38,7 @@ static ngx_int_t ngx_http_wapress_var_set_status(
     ngx_http_variable_value_t *v, ngx_uint_t status);
 static ngx_int_t ngx_http_wapress_var_count(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
-static ngx_http_wapress_ctx_t *ngx_http_wapress_var_ctx(
+static ngx_http_wapress_page_t *ngx_http_wapress_var_page(
     ngx_http_request_t *r);
 
 
@@ -109,18 +109,18 @@ ngx_http_wapress_add_variables(ngx_conf_t *cf)
 }
 
 
-static ngx_http_wapress_ctx_t *
-ngx_http_wapress_var_ctx(ngx_http_request_t *r)
+static ngx_http_wapress_page_t *
+ngx_http_wapress_var_page(ngx_http_request_t *r)
 {
-    ngx_http_wapress_ctx_t  *ctx;
+    ngx_http_wapress_page_t  *page;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_wapress_module);
+    page = ngx_http_get_module_ctx(r, ngx_http_wapress_module);
 
-    if (ctx == NULL || ctx->conf == NULL || ctx->conf->fragments == NULL) {
+    if (page == NULL || page->conf == NULL || page->conf->fragments == NULL) {
         return NULL;
     }
 
-    return ctx;
+    return page;
 }
 
 
@@ -129,19 +129,19 @@ ngx_http_wapress_var_status(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
     ngx_uint_t               i, status;
-    ngx_http_wapress_ctx_t  *ctx;
+    ngx_http_wapress_page_t  *page;
 
-    ctx = ngx_http_wapress_var_ctx(r);
+    page = ngx_http_wapress_var_page(r);
 
-    if (ctx == NULL) {
+    if (page == NULL) {
         v->not_found = 1;
         return NGX_OK;
     }
 
     status = NGX_HTTP_WAPRESS_CACHE_NONE;
 
-    for (i = 0; i < ctx->conf->fragments->nelts; i++) {
-        status = ngx_max(status, ctx->results[i].cache);
+    for (i = 0; i < page->conf->fragments->nelts; i++) {
+        status = ngx_max(status, page->results[i].cache);
     }
 
     return ngx_http_wapress_var_set_status(v, status);
@@ -156,12 +156,12 @@ ngx_http_wapress_var_fragment_status(ngx_http_request_t *r,
 
     ngx_str_t                     s;
     ngx_uint_t                    i, status;
-    ngx_http_wapress_ctx_t       *ctx;
+    ngx_http_wapress_page_t       *page;
     ngx_http_wapress_fragment_t  *frag;
 
-    ctx = ngx_http_wapress_var_ctx(r);
+    page = ngx_http_wapress_var_page(r);
 
-    if (ctx == NULL) {
+    if (page == NULL) {
         v->not_found = 1;
         return NGX_OK;
     }
@@ -169,9 +169,9 @@ ngx_http_wapress_var_fragment_status(ngx_http_request_t *r,
     s.data = name->data + sizeof("wapress_cache_status_") - 1;
     s.len = name->len - (sizeof("wapress_cache_status_") - 1);
 
-    frag = ctx->conf->fragments->elts;
+    frag = page->conf->fragments->elts;
 
-    for (i = 0; i < ctx->conf->fragments->nelts; i++) {
+    for (i = 0; i < page->conf->fragments->nelts; i++) {
         if (frag[i].name.len == s.len
             && ngx_strncasecmp(frag[i].name.data, s.data, s.len) == 0)
         {
@@ -179,12 +179,12 @@ ngx_http_wapress_var_fragment_status(ngx_http_request_t *r,
         }
     }
 
-    if (i == ctx->conf->fragments->nelts) {
+    if (i == page->conf->fragments->nelts) {
         v->not_found = 1;
         return NGX_OK;
     }
 
-    status = ctx->results[i].cache;
+    status = page->results[i].cache;
 
     return ngx_http_wapress_var_set_status(v, status);
 }
@@ -196,28 +196,28 @@ ngx_http_wapress_var_count(ngx_http_request_t *r,
 {
     u_char                  *p;
     ngx_uint_t               i, n;
-    ngx_http_wapress_ctx_t  *ctx;
+    ngx_http_wapress_page_t  *page;
 
-    ctx = ngx_http_wapress_var_ctx(r);
+    page = ngx_http_wapress_var_page(r);
 
-    if (ctx == NULL) {
+    if (page == NULL) {
         v->not_found = 1;
         return NGX_OK;
     }
 
     n = 0;
 
-    for (i = 0; i < ctx->conf->fragments->nelts; i++) {
+    for (i = 0; i < page->conf->fragments->nelts; i++) {
 
         if (data == NGX_HTTP_WAPRESS_VAR_FAILED) {
-            if (ctx->results[i].state == NGX_HTTP_WAPRESS_FAILED) {
+            if (page->results[i].state == NGX_HTTP_WAPRESS_FAILED) {
                 n++;
             }
 
             continue;
         }
 
-        if (ctx->results[i].cache == data) {
+        if (page->results[i].cache == data) {
             n++;
         }
     }

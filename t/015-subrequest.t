@@ -13,6 +13,7 @@ run_tests();
 __DATA__
 
 === TEST 1: an SSI include of a page assembled from Redis
+--- layout_only: the filter does not rewrite subrequests (SSI includes)
 --- user_files
 >>> layout.html
 [<!--# wapress fragment="a" -->]
@@ -38,6 +39,7 @@ before [<b>fragment</b>]
 
 
 === TEST 2: two includes of the same page in one response
+--- layout_only: the filter does not rewrite subrequests (SSI includes)
 --- user_files
 >>> layout.html
 [<!--# wapress fragment="a" -->]

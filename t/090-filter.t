@@ -449,6 +449,7 @@ wapress filter
 
 
 === TEST 20: a layout's page is the handler's: the filter leaves it alone
+--- layout_only: a location with both: the handler assembles the page
 --- config
     location = /t {
         wapress_layout ../html/layout.html;

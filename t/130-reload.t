@@ -4,6 +4,8 @@
 # is not served with renderings of the old one.
 
 use t::WapressTest;
+
+$t::WapressTest::LayoutOnly = 'its checks read $wapress_cache_status in response headers, sent before the lookups in filter mode';
 use IO::Socket::INET;
 use POSIX ();
 use Time::HiRes qw(sleep time);

@@ -4,6 +4,8 @@
 # the GETs (INFO commandstats of a private redis-server).
 
 use t::WapressTest;
+
+$t::WapressTest::LayoutOnly = 'its checks read $wapress_cache_status in response headers, sent before the lookups in filter mode';
 use IO::Socket::INET;
 use IO::Select;
 use Time::HiRes qw(sleep time);

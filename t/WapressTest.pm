@@ -12,13 +12,25 @@ package t::WapressTest;
 #   [@cmd], ...) sends several commands on one connection;
 # - start_redis($port, @options) / stop_redis($port) run a private
 #   redis-server for tests that kill or pause it;
-# - http_get($path) sends one GET to the test nginx outside the blocks.
+# - http_get($path) sends one GET to the test nginx outside the blocks;
+# - with TEST_WAPRESS_MODE=filter, a block's "wapress_layout PATH;" is
+#   served in filter mode instead: the same file, as a static file that
+#   "wapress_filter on" rewrites, so that the same expected bodies and
+#   codes hold for both front ends of the page model.  A block that cannot
+#   apply to filter mode says why in a "--- layout_only: REASON" section
+#   (it then runs as it is); must_die blocks (wapress_layout's own
+#   configuration errors) run as they are; so does a whole file that sets
+#   $t::WapressTest::LayoutOnly to its reason.  An expected Content-Length
+#   becomes "none" (the filter streams the page chunked).
 
 use Test::Nginx::Socket -Base;
 use IO::Socket::INET;
 use IO::Socket::UNIX;
 use File::Path qw(make_path);
 use Time::HiRes qw(sleep);
+
+# a file that cannot run in filter mode sets this to say why
+our $LayoutOnly;
 
 our @EXPORT = qw(redis redis_at redis_unix redis_session start_redis
                  stop_redis redis_pid example_file http_get);
@@ -45,7 +57,33 @@ add_block_preprocessor(sub {
     {
         $block->set_value('no_error_log', "[error]\n[alert]\n[crit]\n");
     }
+
+    my $config = $block->config;
+    if (($ENV{TEST_WAPRESS_MODE} // '') eq 'filter' && defined $config
+        && !defined $LayoutOnly && !defined $block->layout_only && !defined $block->must_die
+        && $config =~ s/\bwapress_layout\s+(\S+?)\s*;/_as_filter($1)/ge)
+    {
+        $block->set_value('config', $config);
+
+        # the filter streams: no Content-Length, chunked instead
+        my $h = $block->response_headers;
+        if (defined $h) {
+            s/^Content-Length:.*$/!Content-Length/mg
+                for ref $h ? @$h : $h;
+            $block->set_value('response_headers', $h);
+        }
+    }
 });
+
+# "wapress_layout PATH;" (PATH relative to the conf directory, or
+# absolute) as a static file through the body filter
+sub _as_filter ($) {
+    my $path = shift;
+    my ($root, $file) = $path =~ m{^[/\$]} ? ('/', $path)
+                                           : ('conf', "/$path");
+    return "wapress_filter on; root $root; try_files $file =404; "
+           . "types { } default_type text/html;";
+}
 
 sub example_file ($) {
     my $name = shift;

@@ -39,5 +39,15 @@ echo "nginx: $TEST_NGINX_BINARY"
 
 if [ $# -eq 0 ]; then
     set -- -r t
+    filter_pass=1
 fi
-prove "$@"
+prove "$@" || rc=1
+
+# the whole suite also runs every layout-mode file a second time with its
+# layouts served through wapress_filter (t/WapressTest.pm)
+if [ -n "${filter_pass:-}" ]; then
+    echo "filter mode: the files that use wapress_layout, through the filter"
+    TEST_WAPRESS_MODE=filter prove $(grep -l wapress_layout t/*.t \
+        | xargs grep -L 'WapressTest::LayoutOnly') || rc=1
+fi
+exit ${rc:-0}

@@ -116,6 +116,7 @@ ngx_http_wapress_fresh_lookup(ngx_http_wapress_page_t *page, ngx_uint_t i)
     }
 
     res->value = e.value;
+    res->age = e.age;
     res->state = e.missing ? NGX_HTTP_WAPRESS_MISSING
                            : NGX_HTTP_WAPRESS_FOUND;
 
@@ -164,9 +165,41 @@ ngx_http_wapress_fresh_stale(ngx_http_wapress_page_t *page, ngx_uint_t i,
     res->state = e.missing ? NGX_HTTP_WAPRESS_MISSING
                            : NGX_HTTP_WAPRESS_FOUND;
     res->cache = NGX_HTTP_WAPRESS_CACHE_STALE;
+    res->age = e.age;
     *age = e.age;
 
     return NGX_OK;
+}
+
+
+ngx_msec_t
+ngx_http_wapress_fresh_left(ngx_http_wapress_page_t *page, ngx_uint_t i)
+{
+    ngx_msec_t                  valid, stale;
+    ngx_http_wapress_result_t  *res;
+
+    res = &page->results[i];
+
+    if (page->conf->cache == NULL
+        || (res->state != NGX_HTTP_WAPRESS_FOUND
+            && res->state != NGX_HTTP_WAPRESS_MISSING))
+    {
+        return 0;
+    }
+
+    ngx_http_wapress_fresh_times(page->conf, i, &valid, &stale);
+
+    switch (res->cache) {
+
+    case NGX_HTTP_WAPRESS_CACHE_HIT:
+        return (res->age < valid) ? valid - res->age : 0;
+
+    case NGX_HTTP_WAPRESS_CACHE_MISS:
+        return valid;
+
+    default:
+        return 0;
+    }
 }
 
 

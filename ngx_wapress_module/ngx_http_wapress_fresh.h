@@ -37,6 +37,14 @@ ngx_int_t ngx_http_wapress_fresh_lookup(ngx_http_wapress_page_t *page,
 ngx_int_t ngx_http_wapress_fresh_stale(ngx_http_wapress_page_t *page,
     ngx_uint_t i, ngx_msec_t *age);
 
+/*
+ * How long fragment i's answer stays fresh from now (for Cache-Control):
+ * a cached copy's valid= time less its age, a value just read and kept
+ * its valid= time; 0 for anything else (not cached, stale, a default).
+ */
+ngx_msec_t ngx_http_wapress_fresh_left(ngx_http_wapress_page_t *page,
+    ngx_uint_t i);
+
 /* keeps Redis's answer for fragment i: a rendered value, or a nil */
 void ngx_http_wapress_fresh_store(ngx_http_wapress_loc_conf_t *wlcf,
     ngx_uint_t i, ngx_str_t *key, ngx_str_t *field, ngx_str_t *value,

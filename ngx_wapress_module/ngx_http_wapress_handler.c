@@ -16,6 +16,7 @@
 #include "ngx_http_wapress_module.h"
 #include "ngx_http_wapress_handler.h"
 #include "ngx_http_wapress_page.h"
+#include "ngx_http_wapress_headers.h"
 
 
 static void ngx_http_wapress_handler_resume(ngx_http_wapress_page_t *page);
@@ -165,6 +166,10 @@ ngx_http_wapress_handler_send(ngx_http_wapress_page_t *page)
             ll = &cl->next;
             last = cl++;
         }
+    }
+
+    if (ngx_http_wapress_headers_set(page, out) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     r->headers_out.status = NGX_HTTP_OK;

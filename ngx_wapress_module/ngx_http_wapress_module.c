@@ -99,6 +99,27 @@ static ngx_command_t  ngx_http_wapress_commands[] = {
       offsetof(ngx_http_wapress_loc_conf_t, filter_types_keys),
       &ngx_http_html_default_types[0] },
 
+    { ngx_string("wapress_etag"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_wapress_loc_conf_t, etag),
+      NULL },
+
+    { ngx_string("wapress_cache_control"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_wapress_loc_conf_t, cache_control),
+      NULL },
+
+    { ngx_string("wapress_surrogate_key"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_wapress_loc_conf_t, surrogate_key),
+      NULL },
+
     { ngx_string("wapress_purge"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_wapress_purge,
@@ -212,6 +233,9 @@ ngx_http_wapress_create_loc_conf(ngx_conf_t *cf)
     wlcf->max_size = NGX_CONF_UNSET_SIZE;
     wlcf->timeout = NGX_CONF_UNSET_MSEC;
     wlcf->filter = NGX_CONF_UNSET;
+    wlcf->etag = NGX_CONF_UNSET;
+    wlcf->cache_control = NGX_CONF_UNSET;
+    wlcf->surrogate_key = NGX_CONF_UNSET;
 
     return wlcf;
 }
@@ -236,6 +260,9 @@ ngx_http_wapress_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->cache, prev->cache, NULL);
     ngx_conf_merge_size_value(conf->max_size, prev->max_size, 1024 * 1024);
     ngx_conf_merge_value(conf->filter, prev->filter, 0);
+    ngx_conf_merge_value(conf->etag, prev->etag, 1);
+    ngx_conf_merge_value(conf->cache_control, prev->cache_control, 0);
+    ngx_conf_merge_value(conf->surrogate_key, prev->surrogate_key, 0);
 
     if (ngx_http_merge_types(cf, &conf->filter_types_keys,
                              &conf->filter_types, &prev->filter_types_keys,

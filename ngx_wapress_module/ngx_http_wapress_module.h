@@ -109,6 +109,11 @@ typedef struct {
     ngx_uint_t                       filter_required;  /* how many */
 
     ngx_flag_t                       purge;      /* wapress_purge */
+
+    /* HTTP caching of the page: wapress_etag, _cache_control, ... */
+    ngx_flag_t                       etag;
+    ngx_flag_t                       cache_control;
+    ngx_flag_t                       surrogate_key;
 } ngx_http_wapress_loc_conf_t;
 
 
@@ -126,6 +131,8 @@ typedef struct {
     ngx_msec_t                       asked;      /* when */
     ngx_uint_t                       state;      /* NGX_HTTP_WAPRESS_* */
     ngx_uint_t                       cache;      /* ..._WAPRESS_CACHE_* */
+    ngx_msec_t                       age;        /* of a copy from the
+                                                    cache */
 } ngx_http_wapress_result_t;
 
 

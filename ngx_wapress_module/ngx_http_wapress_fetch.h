@@ -27,15 +27,21 @@
 
 
 /*
- * Sends the lookup of fragment i of the location (its key and field
- * evaluated by the caller) on the location's Redis server; "handler"
- * gets the reply, later, unless the command is cancelled.  NULL: not
- * sent, *err says why.
+ * Looks up fragment i of the location (its key and field evaluated by
+ * the caller) on the location's Redis server.  Lookups of the worker
+ * that ask the same server for the same key (and field) while one is in
+ * flight share it: one command, every waiter's handler gets the reply.
+ * NGX_OK: "handler" will be called once, later, unless _cancel() comes
+ * first; *asked is when the command was sent.  NGX_DECLINED: not sent,
+ * *err says why.
  */
-ngx_http_wapress_redis_cmd_t *ngx_http_wapress_fetch_send(
+ngx_int_t ngx_http_wapress_fetch_send(ngx_http_wapress_wait_t *w,
     ngx_http_wapress_loc_conf_t *wlcf, ngx_uint_t i, ngx_str_t *key,
     ngx_str_t *field, ngx_http_wapress_redis_handler_pt handler, void *data,
-    ngx_log_t *log, const char **err);
+    ngx_msec_t *asked, ngx_log_t *log, const char **err);
+
+/* the waiter wants no reply; the command goes when no one waits */
+void ngx_http_wapress_fetch_cancel(ngx_http_wapress_wait_t *w);
 
 /*
  * The reply to a lookup of fragment i: a value is rendered into pool

@@ -30,6 +30,7 @@ typedef struct {
     ngx_http_wapress_loc_conf_t     *conf;       /* the worker's cycle's */
     ngx_uint_t                       fragment;
     ngx_msec_t                       asked;      /* when it was sent */
+    ngx_http_wapress_wait_t          wait;
     ngx_str_t                        key;        /* in data */
     ngx_str_t                        field;      /* in data */
     u_char                           data[1];
@@ -256,7 +257,6 @@ ngx_http_wapress_fresh_refresh(ngx_http_wapress_page_t *page, ngx_uint_t i)
 
     rf->conf = page->conf;
     rf->fragment = i;
-    rf->asked = ngx_current_msec;
 
     rf->key.data = rf->data;
     rf->key.len = res->key.len;
@@ -266,10 +266,11 @@ ngx_http_wapress_fresh_refresh(ngx_http_wapress_page_t *page, ngx_uint_t i)
     rf->field.len = res->field.len;
     ngx_memcpy(rf->field.data, res->field.data, res->field.len);
 
-    if (ngx_http_wapress_fetch_send(rf->conf, i, &rf->key, &rf->field,
+    if (ngx_http_wapress_fetch_send(&rf->wait, rf->conf, i, &rf->key,
+                                    &rf->field,
                                     ngx_http_wapress_fresh_refreshed, rf,
-                                    ngx_cycle->log, &err)
-        == NULL)
+                                    &rf->asked, ngx_cycle->log, &err)
+        != NGX_OK)
     {
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
                        "wapress cache refresh not sent: %s", err);

@@ -79,6 +79,10 @@ typedef struct {
     ngx_http_wapress_redis_server_t *default_server;
     ngx_uint_t                       filter;     /* wapress_filter used */
     ngx_array_t                      trackers;   /* track_t *, invalidate=on */
+
+    /* the worker's lookups in flight, shared (ngx_http_wapress_fetch.c) */
+    ngx_rbtree_t                     flights;
+    ngx_rbtree_node_t                flights_sentinel;
 } ngx_http_wapress_main_conf_t;
 
 
@@ -121,10 +125,25 @@ typedef struct ngx_http_wapress_page_s  ngx_http_wapress_page_t;
 typedef struct ngx_http_wapress_filter_ctx_s  ngx_http_wapress_filter_ctx_t;
 
 
+typedef struct ngx_http_wapress_flight_s  ngx_http_wapress_flight_t;
+
+
+/*
+ * one lookup waiting for its reply, in its caller's memory
+ * (ngx_http_wapress_fetch.c)
+ */
+typedef struct {
+    ngx_queue_t                          queue;      /* in its flight */
+    ngx_http_wapress_flight_t           *flight;     /* NULL: none */
+    ngx_http_wapress_redis_handler_pt    handler;
+    void                                *data;
+} ngx_http_wapress_wait_t;
+
+
 /* what one page knows of one of its fragments */
 typedef struct {
     ngx_http_wapress_page_t         *page;
-    ngx_http_wapress_redis_cmd_t    *cmd;        /* its lookup in flight */
+    ngx_http_wapress_wait_t          wait;       /* its lookup in flight */
     ngx_str_t                        key;
     ngx_str_t                        field;      /* of HGET, else empty */
     ngx_str_t                        value;      /* rendered */

@@ -162,18 +162,18 @@ ngx_http_wapress_page_lookup(ngx_http_wapress_page_t *page,
             continue;
         }
 
-        res->cmd = ngx_http_wapress_fetch_send(page->conf, i, &res->key,
-                                               &res->field,
-                                               ngx_http_wapress_page_reply,
-                                               res, r->connection->log,
-                                               &err);
-        if (res->cmd == NULL) {
+        if (ngx_http_wapress_fetch_send(&res->wait, page->conf, i, &res->key,
+                                        &res->field,
+                                        ngx_http_wapress_page_reply, res,
+                                        &res->asked, r->connection->log,
+                                        &err)
+            != NGX_OK)
+        {
             ngx_http_wapress_page_fail(page, i, err);
             continue;
         }
 
         res->state = NGX_HTTP_WAPRESS_PENDING;
-        res->asked = ngx_current_msec;
         page->waiting++;
     }
 
@@ -202,8 +202,7 @@ ngx_http_wapress_page_stop(ngx_http_wapress_page_t *page)
         res = &page->results[i];
 
         if (res->state == NGX_HTTP_WAPRESS_PENDING) {
-            ngx_http_wapress_redis_cancel(res->cmd);
-            res->cmd = NULL;
+            ngx_http_wapress_fetch_cancel(&res->wait);
             res->state = NGX_HTTP_WAPRESS_FAILED;
             page->waiting--;
         }
@@ -269,8 +268,7 @@ ngx_http_wapress_page_expire(ngx_http_wapress_page_t *page)
         res = &page->results[i];
 
         if (res->state == NGX_HTTP_WAPRESS_PENDING) {
-            ngx_http_wapress_redis_cancel(res->cmd);
-            res->cmd = NULL;
+            ngx_http_wapress_fetch_cancel(&res->wait);
             ngx_http_wapress_page_fail(page, i, (char *) cause);
         }
     }
@@ -326,7 +324,6 @@ ngx_http_wapress_page_reply(ngx_http_wapress_redis_reply_t *reply,
     page = res->page;
     i = res - page->results;
 
-    res->cmd = NULL;
     page->waiting--;
 
     rc = ngx_http_wapress_fetch_value(page->conf, i, reply,

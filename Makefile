@@ -184,3 +184,16 @@ clean:
 	rm -rf $(NGINX_OBJS) $(NGINX_PREFIX) $(BUILD)/unit $(DEB_OBJS) \
 	    $(BUILD)/debian-src $(MODULE_SO) $(ASAN_OBJS) $(BUILD)/nginx-asan \
 	    $(BUILD)/unit-asan $(BUILD)/fuzz/bin t/servroot*
+
+# The Debian package (debian/, built with nginx-dev's dh sequence) and its
+# end-to-end test: lintian, apt-get install, the example page served by
+# Debian's /usr/sbin/nginx, apt-get purge (util/test-deb.sh; needs root).
+.PHONY: deb test-deb
+
+deb:
+	@util/deps.sh deb
+	util/deb.sh
+
+test-deb:
+	@util/deps.sh deb
+	util/test-deb.sh

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# util/test-deb.sh [DEB]: the Debian package end to end (make test-deb).
+#   1. builds it with util/deb.sh (or takes DEB), runs lintian (fails on
+#      any E: tag, prints the others);
+#   2. installs it with apt-get install ./DEB onto Debian's nginx and checks
+#      the .so, modules-available/mod-http-wapress.conf and the
+#      modules-enabled symlink dh_nginx's scripts make;
+#   3. serves examples/seed-page with Debian's /usr/sbin/nginx and a private
+#      configuration (it includes /etc/nginx/modules-enabled/*.conf, as
+#      /etc/nginx/nginx.conf does, so every module installed there is
+#      loaded too) and a private redis-server, and compares the page with
+#      expected.html byte for byte;
+#   4. purges the package and checks that its files and links are gone.
+# The running system nginx (if any) and /etc/nginx/nginx.conf are not used.
+# Ports: TEST_NGINX_DEB_PORT (1981) and TEST_NGINX_DEB_REDIS_PORT (6381),
+# both moved by the same offset as TEST_NGINX_SERVER_PORT (ports.sh).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+off=$(( ${TEST_NGINX_SERVER_PORT:-1984} - 1984 ))
+port=${TEST_NGINX_DEB_PORT:-$((1981 + off))}
+redis_port=${TEST_NGINX_DEB_REDIS_PORT:-$((6381 + off))}
+pkg=libnginx-mod-http-wapress
+so=/usr/lib/nginx/modules/ngx_http_wapress_module.so
+avail=/usr/share/nginx/modules-available/mod-http-wapress.conf
+enabled=/etc/nginx/modules-enabled/50-mod-http-wapress.conf
+example=$root/examples/seed-page
+work=$root/build/test-deb
+slug=niger-junta-revokes-eu-security-agreements
+apt=(apt-get -y -q -o DPkg::Lock::Timeout=300)
+fail=0
+
+say() { echo "test-deb: $*"; }
+bad() { echo "test-deb: FAIL: $*" >&2; fail=1; }
+
+[ "$(id -u)" -eq 0 ] || { apt=(sudo "${apt[@]}"); }
+
+deb=${1:-}
+if [ -z "$deb" ]; then
+    deb=$("$root/util/deb.sh" | tail -n 1)
+fi
+deb=$(cd "$(dirname "$deb")" && pwd)/$(basename "$deb")
+say "package $deb"
+
+# ------------------------------------------------------------- lintian
+if command -v lintian >/dev/null; then
+    tags=$(lintian --pedantic -I "$deb" 2>/dev/null || true)
+    if [ -n "$tags" ]; then
+        printf '%s\n' "$tags" | sed 's/^/  lintian: /'
+    fi
+    if printf '%s\n' "$tags" | grep -q '^E: '; then
+        bad "lintian reports errors"
+    else
+        say "lintian: no errors ($(printf '%s' "$tags" | grep -c . || true) other tags)"
+    fi
+else
+    bad "lintian is not installed (apt-get install lintian)"
+fi
+
+# ---------------------------------------------------------- install
+depends=$(dpkg-deb -f "$deb" Depends)
+abi=$(grep -o 'nginx-abi-[^ ,]*' <<<"$depends" || true)
+if [ -z "$abi" ]; then
+    bad "Depends has no nginx-abi-*: $depends"
+elif ! dpkg-query -W -f='${Provides}\n' nginx 2>/dev/null \
+        | grep -qw -- "$abi"; then
+    bad "Debian's nginx does not provide $abi"
+else
+    say "depends on $abi, which the installed nginx provides"
+fi
+
+"${apt[@]}" install "$deb" > "$work.apt.log" 2>&1 || {
+    mkdir -p "$work"; cat "$work.apt.log" >&2
+    bad "apt-get install $deb failed"
+    exit 1
+}
+cleanup() {
+    "$root/util/redis.sh" stop "$work/redis" 2>/dev/null || true
+    if [ -f "$work/nginx.pid" ]; then
+        kill -QUIT "$(cat "$work/nginx.pid")" 2>/dev/null || true
+    fi
+    if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q installed
+    then
+        "${apt[@]}" purge "$pkg" >> "$work.apt.log" 2>&1 || true
+    fi
+}
+trap cleanup EXIT
+
+[ -f "$so" ] || bad "$so not installed"
+[ -f "$avail" ] || bad "$avail not installed"
+grep -qx "load_module modules/ngx_http_wapress_module.so;" "$avail" \
+    || bad "$avail: $(cat "$avail" 2>/dev/null)"
+[ "$(readlink "$enabled")" = "$avail" ] || bad "$enabled is not a link to $avail"
+say "installed: $so, $avail, $enabled"
+
+# ------------------------------------------------------------ serve
+rm -rf "$work"
+mkdir -p "$work/logs" "$work/tmp"
+{
+    echo "include /etc/nginx/modules-enabled/*.conf;"
+    sed -e "s|@PREFIX@|$work|g" -e "s|@EXAMPLE@|$example|g" \
+        -e "s|@PORT@|$port|g" -e "s|@REDIS_PORT@|$redis_port|g" \
+        -e "s|^\(\s*pid\s\+\).*;|\1$work/nginx.pid;|" \
+        -e "s|^http {|http {\n    client_body_temp_path $work/tmp/body;\n    proxy_temp_path $work/tmp/proxy;\n    fastcgi_temp_path $work/tmp/fastcgi;\n    uwsgi_temp_path $work/tmp/uwsgi;\n    scgi_temp_path $work/tmp/scgi;|" \
+        "$root/examples/nginx.conf"
+} > "$work/nginx.conf"
+
+"$root/util/redis.sh" start "$work/redis" "$redis_port"
+"$example/load.sh" "$redis_port" >/dev/null
+
+if ! /usr/sbin/nginx -c "$work/nginx.conf" -t > "$work/nginx-t.log" 2>&1; then
+    cat "$work/nginx-t.log" >&2
+    bad "/usr/sbin/nginx -t with modules-enabled/*.conf failed"
+    exit 1
+fi
+say "$(ls /etc/nginx/modules-enabled | wc -l) modules in modules-enabled load together"
+/usr/sbin/nginx -c "$work/nginx.conf" 2> "$work/logs/start.log"
+for _ in $(seq 1 100); do
+    curl -s -o /dev/null "http://127.0.0.1:$port/" && break
+    sleep 0.05
+done
+url=http://127.0.0.1:$port/news/$slug
+code=$(curl -s -o "$work/page.html" -w '%{http_code}' "$url" || true)
+if [ "$code" != 200 ]; then
+    bad "GET $url: status $code"
+elif ! cmp "$work/page.html" "$example/expected.html"; then
+    bad "GET $url differs from expected.html (diff $work/page.html)"
+else
+    say "GET $url: 200, $(wc -c < "$work/page.html") bytes, same as expected.html"
+fi
+if grep -E '\[(alert|crit|emerg)\]' "$work/logs/error.log"; then
+    bad "alerts in $work/logs/error.log"
+fi
+kill -QUIT "$(cat "$work/nginx.pid")"
+for _ in $(seq 1 100); do
+    [ -f "$work/nginx.pid" ] || break
+    sleep 0.05
+done
+
+# ----------------------------------------------------------- remove
+"${apt[@]}" purge "$pkg" >> "$work.apt.log" 2>&1 || bad "apt-get purge failed"
+if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q installed; then
+    bad "$pkg still installed"
+fi
+for f in "$so" "$avail" "$enabled" "$enabled.removed"; do
+    if [ -e "$f" ] || [ -L "$f" ]; then bad "$f left behind"; fi
+done
+[ $fail -eq 0 ] && say "purged: no files or links left"
+
+if [ $fail -ne 0 ]; then
+    echo "test-deb: FAILED" >&2
+    exit 1
+fi
+echo "test-deb: PASS"

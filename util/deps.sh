@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # util/deps.sh [build|test|demo|modules|deb|browser|asan|valgrind|fuzz|bench]:
-# with apt-get, the Debian packages a make target needs and is quiet when
+# installs, with apt-get, the Debian packages a make target needs and is quiet when
 # they are all there.
 set -euo pipefail
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # util/deps.sh [build|test|demo|modules|deb|browser|asan|valgrind|fuzz|bench]:
-# installs, with apt-get, the Debian packages a make target needs and is quiet when
-# they are all there.
+# installs, with apt-get, the Debian packages a make target needs and is
+# quiet when they are all there.
 set -euo pipefail
 
 build=(build-essential libhiredis-dev libjansson-dev libpcre2-dev zlib1g-dev

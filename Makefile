@@ -29,7 +29,7 @@ DEB_OBJS        := $(BUILD)/debian-objs
 MODULE_SO       := $(BUILD)/ngx_http_wapress_module.so
 
 PORT            ?= 8080
-REDIS_PORT      ?= 6399
+REDIS_PORT      ?= 6400
 TEST_REDIS_DIR  := $(BUILD)/test-redis
 
 SRCS  := $(wildcard ngx_wapress_module/*.c ngx_wapress_module/*.h)
@@ -197,3 +197,17 @@ deb:
 test-deb:
 	@util/deps.sh deb
 	util/test-deb.sh
+
+# The demo page in headless Chromium (util/test-browser.sh): fails on any
+# failed sub-resource or console error; writes build/test-browser/page.png.
+# make demo-screenshot refreshes docs/demo.png, the README's picture.
+.PHONY: test-browser demo-screenshot
+
+test-browser:
+	@util/deps.sh browser
+	$(MAKE) build
+	util/test-browser.sh
+
+demo-screenshot: test-browser
+	convert $(BUILD)/test-browser/page.png -resize 1000x -strip +dither \
+	    -colors 48 -define png:exclude-chunks=date,time PNG8:docs/demo.png

@@ -211,3 +211,11 @@ test-browser:
 demo-screenshot: test-browser
 	convert $(BUILD)/test-browser/page.png -resize 1000x -strip +dither \
 	    -colors 48 -define png:exclude-chunks=date,time PNG8:docs/demo.png
+
+# Every ```nginx block of README.md and docs/*.md through nginx -t
+# (util/check-docs.py; also t/210-docs.t in make test).
+.PHONY: test-docs
+
+test-docs:
+	$(MAKE) build
+	util/check-docs.py

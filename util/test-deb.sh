@@ -51,7 +51,8 @@ if command -v lintian >/dev/null; then
     if printf '%s\n' "$tags" | grep -q '^E: '; then
         bad "lintian reports errors"
     else
-        say "lintian: no errors ($(printf '%s' "$tags" | grep -c . || true) other tags)"
+        n=$(printf '%s' "$tags" | grep -c . || true)
+        say "lintian: no errors ($n other tags)"
     fi
 else
     bad "lintian is not installed (apt-get install lintian)"
@@ -90,18 +91,23 @@ trap cleanup EXIT
 [ -f "$avail" ] || bad "$avail not installed"
 grep -qx "load_module modules/ngx_http_wapress_module.so;" "$avail" \
     || bad "$avail: $(cat "$avail" 2>/dev/null)"
-[ "$(readlink "$enabled")" = "$avail" ] || bad "$enabled is not a link to $avail"
+[ "$(readlink "$enabled")" = "$avail" ] \
+    || bad "$enabled is not a link to $avail"
 say "installed: $so, $avail, $enabled"
 
 # ------------------------------------------------------------ serve
 rm -rf "$work"
 mkdir -p "$work/logs" "$work/tmp"
+temp=
+for t in client_body proxy fastcgi uwsgi scgi; do
+    temp="$temp    ${t}_temp_path $work/tmp/$t;\n"
+done
 {
     echo "include /etc/nginx/modules-enabled/*.conf;"
     sed -e "s|@PREFIX@|$work|g" -e "s|@EXAMPLE@|$example|g" \
         -e "s|@PORT@|$port|g" -e "s|@REDIS_PORT@|$redis_port|g" \
         -e "s|^\(\s*pid\s\+\).*;|\1$work/nginx.pid;|" \
-        -e "s|^http {|http {\n    client_body_temp_path $work/tmp/body;\n    proxy_temp_path $work/tmp/proxy;\n    fastcgi_temp_path $work/tmp/fastcgi;\n    uwsgi_temp_path $work/tmp/uwsgi;\n    scgi_temp_path $work/tmp/scgi;|" \
+        -e "s|^http {|http {\n$temp|" \
         "$root/examples/nginx.conf"
 } > "$work/nginx.conf"
 
@@ -113,7 +119,8 @@ if ! /usr/sbin/nginx -c "$work/nginx.conf" -t > "$work/nginx-t.log" 2>&1; then
     bad "/usr/sbin/nginx -t with modules-enabled/*.conf failed"
     exit 1
 fi
-say "$(ls /etc/nginx/modules-enabled | wc -l) modules in modules-enabled load together"
+say "$(ls /etc/nginx/modules-enabled | wc -l) modules in modules-enabled" \
+    "load together"
 /usr/sbin/nginx -c "$work/nginx.conf" 2> "$work/logs/start.log"
 for _ in $(seq 1 100); do
     curl -s -o /dev/null "http://127.0.0.1:$port/" && break
@@ -126,7 +133,8 @@ if [ "$code" != 200 ]; then
 elif ! cmp "$work/page.html" "$example/expected.html"; then
     bad "GET $url differs from expected.html (diff $work/page.html)"
 else
-    say "GET $url: 200, $(wc -c < "$work/page.html") bytes, same as expected.html"
+    say "GET $url: 200, $(wc -c < "$work/page.html") bytes," \
+        "same as expected.html"
 fi
 if grep -E '\[(alert|crit|emerg)\]' "$work/logs/error.log"; then
     bad "alerts in $work/logs/error.log"

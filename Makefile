@@ -11,6 +11,10 @@
 #   make test-asan  the suite against nginx built with ASan+UBSan (clang)
 #   make test-valgrind  the suite under valgrind (docs/testing.md)
 #   make fuzz       the libFuzzer targets in fuzz/, FUZZ_SECONDS=60 each
+#   make deb        build/libnginx-mod-http-wapress_<version>_<arch>.deb
+#   make test-deb   lintian, apt-get install, serve the page, purge (root)
+#   make test-browser  the demo page in headless Chromium, a screenshot
+#   make test-docs  every ```nginx block of README.md and docs/ via nginx -t
 
 SHELL           := /bin/bash
 

@@ -9,7 +9,8 @@
 #      configuration (it includes /etc/nginx/modules-enabled/*.conf, as
 #      /etc/nginx/nginx.conf does, so every module installed there is
 #      loaded too) and a private redis-server, and compares the page with
-#      expected.html byte for byte;
+#      expected.html byte for byte; then the same with nchan's module
+#      loaded before this one (nchan exports its own hiredis's symbols);
 #   4. purges the package and checks that its files and links are gone.
 # The running system nginx (if any) and /etc/nginx/nginx.conf are not used.
 # Ports: TEST_NGINX_DEB_PORT (1981) and TEST_NGINX_DEB_REDIS_PORT (6381),
@@ -102,48 +103,68 @@ temp=
 for t in client_body proxy fastcgi uwsgi scgi; do
     temp="$temp    ${t}_temp_path $work/tmp/$t;\n"
 done
-{
-    echo "include /etc/nginx/modules-enabled/*.conf;"
-    sed -e "s|@PREFIX@|$work|g" -e "s|@EXAMPLE@|$example|g" \
-        -e "s|@PORT@|$port|g" -e "s|@REDIS_PORT@|$redis_port|g" \
-        -e "s|^\(\s*pid\s\+\).*;|\1$work/nginx.pid;|" \
-        -e "s|^http {|http {\n$temp|" \
-        "$root/examples/nginx.conf"
-} > "$work/nginx.conf"
-
 "$root/util/redis.sh" start "$work/redis" "$redis_port"
 "$example/load.sh" "$redis_port" >/dev/null
 
-if ! /usr/sbin/nginx -c "$work/nginx.conf" -t > "$work/nginx-t.log" 2>&1; then
-    cat "$work/nginx-t.log" >&2
-    bad "/usr/sbin/nginx -t with modules-enabled/*.conf failed"
-    exit 1
+# serve NAME WHAT LINE...: /usr/sbin/nginx with the LINEs at the top of
+# examples/nginx.conf; GET the page and compare it with expected.html
+serve() {
+    local name=$1 what=$2 conf=$work/$1.conf url code
+    shift 2
+    {
+        printf '%s\n' "$@"
+        sed -e "s|@PREFIX@|$work|g" -e "s|@EXAMPLE@|$example|g" \
+            -e "s|@PORT@|$port|g" -e "s|@REDIS_PORT@|$redis_port|g" \
+            -e "s|^\(\s*pid\s\+\).*;|\1$work/nginx.pid;|" \
+            -e "s|logs/error.log|logs/$name.error.log|" \
+            -e "s|^http {|http {\n$temp|" \
+            "$root/examples/nginx.conf"
+    } > "$conf"
+    if ! /usr/sbin/nginx -c "$conf" -t > "$work/$name.t.log" 2>&1; then
+        cat "$work/$name.t.log" >&2
+        bad "$what: /usr/sbin/nginx -t failed"
+        return
+    fi
+    /usr/sbin/nginx -c "$conf" 2> "$work/logs/$name.start.log"
+    for _ in $(seq 1 100); do
+        curl -s -o /dev/null "http://127.0.0.1:$port/" && break
+        sleep 0.05
+    done
+    url=http://127.0.0.1:$port/news/$slug
+    code=$(curl -s -o "$work/$name.html" -w '%{http_code}' "$url" || true)
+    if [ "$code" != 200 ]; then
+        bad "$what: GET $url: status $code"
+        grep -m 3 wapress "$work/logs/$name.error.log" >&2 || true
+    elif ! cmp "$work/$name.html" "$example/expected.html"; then
+        bad "$what: GET $url differs from expected.html" \
+            "(diff $work/$name.html)"
+    else
+        say "$what: GET $url: 200, $(wc -c < "$work/$name.html")" \
+            "bytes, same as expected.html"
+    fi
+    if grep -E '\[(alert|crit|emerg)\]' "$work/logs/$name.error.log"; then
+        bad "$what: alerts in $work/logs/$name.error.log"
+    fi
+    kill -QUIT "$(cat "$work/nginx.pid")"
+    for _ in $(seq 1 100); do
+        [ -f "$work/nginx.pid" ] || break
+        sleep 0.05
+    done
+}
+
+# as /etc/nginx/nginx.conf loads modules: every one installed, in the
+# order of their links' names
+serve enabled \
+    "$(ls /etc/nginx/modules-enabled | wc -l) modules in modules-enabled" \
+    "include /etc/nginx/modules-enabled/*.conf;"
+
+# nchan bundles its own hiredis and exports its symbols: loaded first, its
+# copy must not stand in for the one the module was built with
+nchan=/usr/lib/nginx/modules/ngx_nchan_module.so
+if [ -f "$nchan" ]; then
+    serve nchan-first "nchan loaded first" "load_module $nchan;" \
+        "load_module $so;"
 fi
-say "$(ls /etc/nginx/modules-enabled | wc -l) modules in modules-enabled" \
-    "load together"
-/usr/sbin/nginx -c "$work/nginx.conf" 2> "$work/logs/start.log"
-for _ in $(seq 1 100); do
-    curl -s -o /dev/null "http://127.0.0.1:$port/" && break
-    sleep 0.05
-done
-url=http://127.0.0.1:$port/news/$slug
-code=$(curl -s -o "$work/page.html" -w '%{http_code}' "$url" || true)
-if [ "$code" != 200 ]; then
-    bad "GET $url: status $code"
-elif ! cmp "$work/page.html" "$example/expected.html"; then
-    bad "GET $url differs from expected.html (diff $work/page.html)"
-else
-    say "GET $url: 200, $(wc -c < "$work/page.html") bytes," \
-        "same as expected.html"
-fi
-if grep -E '\[(alert|crit|emerg)\]' "$work/logs/error.log"; then
-    bad "alerts in $work/logs/error.log"
-fi
-kill -QUIT "$(cat "$work/nginx.pid")"
-for _ in $(seq 1 100); do
-    [ -f "$work/nginx.pid" ] || break
-    sleep 0.05
-done
 
 # ----------------------------------------------------------- remove
 "${apt[@]}" purge "$pkg" >> "$work.apt.log" 2>&1 || bad "apt-get purge failed"

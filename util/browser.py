@@ -44,17 +44,17 @@ class WebSocket:
                 raise IOError("websocket: connection closed in handshake")
             head += chunk
         head, _, self.buf = head.partition(b"\r\n\r\n")
+        self.partial = b""
         if b" 101 " not in head.split(b"\r\n")[0]:
             raise IOError("websocket: handshake refused: %r" % head[:200])
 
-    def _read(self, n):
+    def _fill(self, n):
+        # a timeout here leaves self.buf whole: recv() can be called again
         while len(self.buf) < n:
             chunk = self.sock.recv(1 << 16)
             if not chunk:
                 raise IOError("websocket: connection closed")
             self.buf += chunk
-        data, self.buf = self.buf[:n], self.buf[n:]
-        return data
 
     def _send_frame(self, opcode, payload):
         head = bytes([0x80 | opcode])
@@ -73,16 +73,25 @@ class WebSocket:
         self._send_frame(1, text.encode())
 
     def recv(self):
-        message = b""
+        """The next text message; frames are taken from self.buf only once
+        whole, so a socket timeout loses nothing."""
         while True:
-            b0, b1 = self._read(2)
-            n = b1 & 0x7F
+            self._fill(2)
+            b0, b1 = self.buf[0], self.buf[1]
+            n, head = b1 & 0x7F, 2
             if n == 126:
-                n = struct.unpack(">H", self._read(2))[0]
+                self._fill(4)
+                n, head = struct.unpack(">H", self.buf[2:4])[0], 4
             elif n == 127:
-                n = struct.unpack(">Q", self._read(8))[0]
-            mask = self._read(4) if b1 & 0x80 else None
-            payload = self._read(n)
+                self._fill(10)
+                n, head = struct.unpack(">Q", self.buf[2:10])[0], 10
+            mask = b""
+            if b1 & 0x80:
+                self._fill(head + 4)
+                mask, head = self.buf[head:head + 4], head + 4
+            self._fill(head + n)
+            payload = self.buf[head:head + n]
+            self.buf = self.buf[head + n:]
             if mask:
                 payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
             opcode = b0 & 0x0F
@@ -93,8 +102,9 @@ class WebSocket:
                 continue
             if opcode == 10:
                 continue
-            message += payload
+            self.partial += payload
             if b0 & 0x80:
+                message, self.partial = self.partial, b""
                 return message.decode()
 
 
@@ -118,9 +128,11 @@ class Browser:
             if "method" in msg:
                 self.events.append(msg)
 
-    def wait_event(self, name, seconds):
+    def wait_event(self, name, seconds, since=0):
+        """Returns the first event NAME from self.events[since:], reading
+        more until it comes."""
         deadline = time.time() + seconds
-        seen = len(self.events)
+        seen = since
         while time.time() < deadline:
             for e in self.events[seen:]:
                 if e["method"] == name:
@@ -199,10 +211,11 @@ def main():
         b.call("Network.setCacheDisabled", cacheDisabled=True)
         b.call("Emulation.setDeviceMetricsOverride", width=width,
                height=height, deviceScaleFactor=1, mobile=False)
+        since = len(b.events)
         nav = b.call("Page.navigate", url=url)
         if nav.get("errorText"):
             problems.append("navigate %s: %s" % (url, nav["errorText"]))
-        b.wait_event("Page.loadEventFired", TIMEOUT)
+        b.wait_event("Page.loadEventFired", TIMEOUT, since)
         # below-the-fold (loading="lazy") images load once scrolled to
         b.eval("window.scrollTo(0, document.body.scrollHeight)")
         b.settle(1.0)

@@ -18,9 +18,19 @@ src=$work/$pkg-$version
 
 rm -rf "$work"
 mkdir -p "$src"
-tar -C "$root" --exclude=./build --exclude=./.git --exclude='./t/servroot*' \
-    --exclude='./obj-*' --exclude='./debian/.debhelper' -cf - . \
-    | tar -C "$src" -xf -
+# the source: the files git knows or would add (not build/, not ignored
+# files), as a source package holds them; outside git, the tree minus
+# build/ and test output
+if git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
+    git -C "$root" ls-files -z -c -o --exclude-standard \
+        | tar -C "$root" --null --no-recursion --ignore-failed-read \
+              -T - -cf - 2>/dev/null \
+        | tar -C "$src" -xf -
+else
+    tar -C "$root" --exclude=./build --exclude='./t/servroot*' \
+        --exclude='./obj-*' --exclude='./debian/.debhelper' -cf - . \
+        | tar -C "$src" -xf -
+fi
 
 (cd "$src" && dpkg-buildpackage -b -uc -us) > "$work/build.log" 2>&1 || {
     tail -n 40 "$work/build.log" >&2

@@ -32,6 +32,7 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FENCE = re.compile(r"^```\s*nginx\b")
 MARK = re.compile(r"^<!--\s*nginx-check:\s*(\w+)\s*(.*?)\s*-->\s*$")
 WRAP = {
     "main": ("", "\nevents {}\n"),
@@ -48,7 +49,7 @@ def blocks(path):
     lines = open(path, encoding="utf-8").read().split("\n")
     i = 0
     while i < len(lines):
-        if lines[i].strip() == "```nginx":
+        if FENCE.match(lines[i].strip()):
             context, reason = "conf", ""
             j = i - 1
             while j >= 0 and not lines[j].strip():

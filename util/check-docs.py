@@ -33,6 +33,9 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FENCE = re.compile(r"^```\s*nginx\b")
+OTHER = re.compile(r"^```\s*(\S*)")
+LOOKS = re.compile(r"^\s*(wapress_\w+|location|server|http)\s[^(]*[;{]\s*"
+                   r"(#.*)?$")
 MARK = re.compile(r"^<!--\s*nginx-check:\s*(\w+)\s*(.*?)\s*-->\s*$")
 WRAP = {
     "main": ("", "\nevents {}\n"),
@@ -45,10 +48,21 @@ WRAP = {
 
 
 def blocks(path):
-    """Yields (first line number of the block's text, context, text)."""
+    """Yields (first line number of the block's text, context, reason,
+    text); a fenced block of another language that holds nginx directives
+    comes as context "unfenced", its language as text."""
     lines = open(path, encoding="utf-8").read().split("\n")
     i = 0
     while i < len(lines):
+        other = OTHER.match(lines[i].strip())
+        if other and not FENCE.match(lines[i].strip()):
+            k = i + 1
+            while k < len(lines) and lines[k].strip() != "```":
+                k += 1
+            if any(LOOKS.match(x) for x in lines[i + 1:k]):
+                yield i + 2, "unfenced", "", other.group(1) or "plain"
+            i = k + 1
+            continue
         if FENCE.match(lines[i].strip()):
             context, reason = "conf", ""
             j = i - 1
@@ -68,6 +82,9 @@ def blocks(path):
 def check(nginx, modules, md, line, context, text, tmp):
     if context == "skip":
         return "skip", "marked skip"
+    if context == "unfenced":
+        return "FAIL", ("nginx directives in a ```%s block: fence it "
+                        "```nginx so that it is checked" % text)
     if context not in WRAP:
         return "FAIL", "unknown mark \"nginx-check: %s\" (one of %s, skip)" \
             % (context, ", ".join(k for k in WRAP if k != "conf"))
@@ -106,7 +123,7 @@ def check(nginx, modules, md, line, context, text, tmp):
         return "the wrapper (%s) line %d" % (context, int(m.group(1)))
     msg = re.sub(re.escape(conf) + r":(\d+)", where, r.stdout.strip())
     msg = msg.replace(tmp + "/", "<tmp>/")
-    return "FAIL", msg
+    return "FAIL", "nginx -t says:\n" + msg
 
 
 def main():
@@ -137,8 +154,7 @@ def main():
                 print("ok %s" % label)
             else:
                 failed += 1
-                print("FAIL %s: nginx -t says:\n    %s" % (
-                    label, msg.replace("\n", "\n    ")))
+                print("FAIL %s: %s" % (label, msg.replace("\n", "\n    ")))
     print("check-docs: %d nginx blocks, %d failed (nginx: %s%s)" % (
         count, failed, nginx, ", module " + modules if modules else ""))
     sys.exit(1 if failed else 0)

@@ -16,7 +16,7 @@ case "${1:-build}" in
     modules) extra=(nginx-dev nginx) ;;
     deb) extra=(nginx-dev nginx debhelper lintian redis-server redis-tools
                 curl) ;;
-    browser) extra=("${test[@]}" chromium) ;;
+    browser) extra=("${test[@]}" chromium imagemagick) ;;
     asan) extra=("${test[@]}" clang libclang-rt-14-dev llvm valgrind) ;;
     valgrind) extra=("${test[@]}" valgrind) ;;
     fuzz) extra=(clang libclang-rt-14-dev llvm) ;;

@@ -71,8 +71,13 @@ else
     say "depends on $abi, which the installed nginx provides"
 fi
 
-"${apt[@]}" install "$deb" > "$work.apt.log" 2>&1 || {
-    mkdir -p "$work"; cat "$work.apt.log" >&2
+# a fresh install: a copy left by an interrupted run goes first
+if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q installed; then
+    say "$pkg was installed already: purging it first"
+    "${apt[@]}" purge "$pkg" > "$work.apt.log" 2>&1
+fi
+"${apt[@]}" install "$deb" >> "$work.apt.log" 2>&1 || {
+    cat "$work.apt.log" >&2
     bad "apt-get install $deb failed"
     exit 1
 }

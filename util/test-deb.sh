@@ -72,9 +72,11 @@ else
 fi
 
 # a fresh install: a copy left by an interrupted run goes first
+mkdir -p "$(dirname "$work")"
+: > "$work.apt.log"
 if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q installed; then
     say "$pkg was installed already: purging it first"
-    "${apt[@]}" purge "$pkg" > "$work.apt.log" 2>&1
+    "${apt[@]}" purge "$pkg" >> "$work.apt.log" 2>&1
 fi
 "${apt[@]}" install "$deb" >> "$work.apt.log" 2>&1 || {
     cat "$work.apt.log" >&2

@@ -11,6 +11,10 @@
 #   make test-asan  the suite against nginx built with ASan+UBSan (clang)
 #   make test-valgrind  the suite under valgrind (docs/testing.md)
 #   make fuzz       the libFuzzer targets in fuzz/, FUZZ_SECONDS=60 each
+#   make deb        build/libnginx-mod-http-wapress_<version>_<arch>.deb
+#   make test-deb   lintian, apt-get install, serve the page, purge (root)
+#   make test-browser  the demo page in headless Chromium, a screenshot
+#   make test-docs  every ```nginx block of README.md and docs/ via nginx -t
 
 SHELL           := /bin/bash
 
@@ -29,7 +33,7 @@ DEB_OBJS        := $(BUILD)/debian-objs
 MODULE_SO       := $(BUILD)/ngx_http_wapress_module.so
 
 PORT            ?= 8080
-REDIS_PORT      ?= 6399
+REDIS_PORT      ?= 6400
 TEST_REDIS_DIR  := $(BUILD)/test-redis
 
 SRCS  := $(wildcard ngx_wapress_module/*.c ngx_wapress_module/*.h)
@@ -187,3 +191,38 @@ clean:
 	rm -rf $(NGINX_OBJS) $(NGINX_PREFIX) $(BUILD)/unit $(DEB_OBJS) \
 	    $(BUILD)/debian-src $(MODULE_SO) $(ASAN_OBJS) $(BUILD)/nginx-asan \
 	    $(BUILD)/unit-asan $(BUILD)/fuzz/bin t/servroot*
+
+# The Debian package (debian/, built with nginx-dev's dh sequence) and its
+# end-to-end test: lintian, apt-get install, the example page served by
+# Debian's /usr/sbin/nginx, apt-get purge (util/test-deb.sh; needs root).
+.PHONY: deb test-deb
+
+deb:
+	@util/deps.sh deb
+	util/deb.sh
+
+test-deb:
+	@util/deps.sh deb
+	util/test-deb.sh
+
+# The demo page in headless Chromium (util/test-browser.sh): fails on any
+# failed sub-resource or console error; writes build/test-browser/page.png.
+# make demo-screenshot refreshes docs/demo.png, the README's picture.
+.PHONY: test-browser demo-screenshot
+
+test-browser:
+	@util/deps.sh browser
+	$(MAKE) build
+	util/test-browser.sh
+
+demo-screenshot: test-browser
+	convert $(BUILD)/test-browser/page.png -resize 1000x -strip +dither \
+	    -colors 48 -define png:exclude-chunks=date,time PNG8:docs/demo.png
+
+# Every ```nginx block of README.md and docs/*.md through nginx -t
+# (util/check-docs.py; also t/210-docs.t in make test).
+.PHONY: test-docs
+
+test-docs:
+	$(MAKE) build
+	util/check-docs.py

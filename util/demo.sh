@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # util/demo.sh: serves the example page.  Starts a private Redis on
-# $REDIS_PORT loaded with examples/seed-page, then build/nginx/sbin/nginx
-# on 127.0.0.1:$PORT in the foreground; Ctrl-C stops both.
+# $REDIS_PORT (6400) loaded with examples/seed-page, then
+# build/nginx/sbin/nginx on 127.0.0.1:$PORT (8080) in the foreground, with
+# the page's stylesheet and images under /static/; Ctrl-C stops both.
+# DEMO_PREFIX (build/demo): nginx's prefix (conf, logs) and Redis's files.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 PORT=${PORT:-8080}
-REDIS_PORT=${REDIS_PORT:-6399}
-prefix=$root/build/demo
+REDIS_PORT=${REDIS_PORT:-6400}
+prefix=${DEMO_PREFIX:-$root/build/demo}
+mkdir -p "$prefix"
+prefix=$(cd "$prefix" && pwd)
 example=$root/examples/seed-page
 
 mkdir -p "$prefix/logs" "$prefix/conf"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# util/deps.sh [build|test|demo|modules|asan|valgrind|fuzz|bench]: installs,
-# with apt-get, the Debian packages a make target needs and is quiet when
-# they are all there.
+# util/deps.sh [build|test|demo|modules|deb|browser|asan|valgrind|fuzz|bench]:
+# installs, with apt-get, the Debian packages a make target needs and is
+# quiet when they are all there.
 set -euo pipefail
 
 build=(build-essential libhiredis-dev libjansson-dev libpcre2-dev zlib1g-dev
@@ -14,13 +14,16 @@ case "${1:-build}" in
     build) ;;
     test|demo) extra=("${test[@]}") ;;
     modules) extra=(nginx-dev nginx) ;;
+    deb) extra=(nginx-dev nginx debhelper lintian redis-server redis-tools
+                curl) ;;
+    browser) extra=("${test[@]}" chromium imagemagick) ;;
     asan) extra=("${test[@]}" clang libclang-rt-14-dev llvm valgrind) ;;
     valgrind) extra=("${test[@]}" valgrind) ;;
     fuzz) extra=(clang libclang-rt-14-dev llvm) ;;
     bench) extra=("${test[@]}" nginx libnginx-mod-http-lua lua-nginx-redis
                   lua-cjson apache2-utils
                   wrk valgrind) ;;
-    *) echo "usage: $0 [build|test|demo|modules|asan|valgrind|fuzz|bench]" >&2
+    *) echo "usage: $0 [build|test|demo|modules|deb|browser|asan|valgrind|fuzz|bench]" >&2
        exit 2 ;;
 esac
 

@@ -273,18 +273,19 @@ def report(d):
         L.append("Site: %s articles (seed %s; article HTML %s–%s bytes, median "
                  "%s; pages %s bytes on average), requests drawn from a Zipf "
                  "distribution (s = %s) over %s precomputed paths; the writer "
-                 "aims at %s; wapress-cached: `wapress_cache valid=%s`."
+                 "aims at %s; wapress-cached: `wapress_cache zone=wapress:%s valid=%s`."
                  % (env.get("site_articles"), env.get("site_seed"),
                     env.get("site_article_min"), env.get("site_article_max"),
                     env.get("site_article_median"),
                     env.get("site_page_bytes_mean"), env.get("site_zipf"),
                     env.get("site_requests"), env.get("writer_target")
                     if env.get("writer") == "1" else "nothing (WRITER=0)",
-                    env.get("cache_valid")))
+                    env.get("cache_size"), env.get("cache_valid")))
     else:
         L.append("Example: the seed page (examples/seed-page), one URL, values "
-                 "that never change; wapress-cached: `wapress_cache valid=%s`."
-                 % env.get("cache_valid"))
+                 "that never change; wapress-cached: `wapress_cache "
+                 "zone=wapress:%s valid=%s`."
+                 % (env.get("cache_size"), env.get("cache_valid")))
     L.append("")
 
     for ph in phases:
@@ -326,6 +327,27 @@ def report(d):
             else:
                 L.append("Writer: n/a (no stats; see build/bench/writer.%s.log)" % ph)
             L.append("")
+        # GETs the server sent during its rounds (the writer sends none)
+        gl = []
+        frags = int(env.get("fragments", "0") or 0)
+        for s in servers:
+            if s == "static" or not res[ph].get(s):
+                continue
+            g = p = 0
+            for f in glob.glob(os.path.join(d, "wrk", ph, "%s.*.info0" % s)):
+                f1 = f[:-1] + "1"
+                if not os.path.exists(f1) or not re.search(r"\.\d+\.info0$", f):
+                    continue
+                g += parse_info(f1).get("cmdstat_get", 0) - parse_info(f).get("cmdstat_get", 0)
+                p += parse_wrk(f[:-6] + ".txt")["requests"]
+            if p:
+                t = "%s %.2f" % (s, g / p)
+                if s not in ("wapress", "lua") and frags:
+                    t += " (cache ≈ %.1f%% of fragments)" % (100 * (1 - g / p / frags))
+                gl.append(t)
+        if gl:
+            L.append("Redis GETs per page during these rounds: " + ", ".join(gl) + ".")
+            L.append("")
         hits = []
         for s in MODULE:
             st = module_stats(os.path.join(d, "status", ph, s + ".0"),
@@ -336,9 +358,9 @@ def report(d):
         if hits:
             L.append("Module counters over these rounds: " + "; ".join(hits) + ".")
         else:
-            L.append("Memo and cache hit rates: n/a (the module exposes no "
-                     "counters yet: bench/conf/status.inc and STATUS_PATH "
-                     "are the hook).")
+            L.append("Memo hit rate: n/a (the module exposes no counters "
+                     "yet: bench/conf/status.inc and STATUS_PATH are the "
+                     "hook).")
         L.append("")
     L.append("- static: our nginx (%s) serving the reference pages as files; "
              "wapress, wapress-cached, wapress-inval: the same binary; lua: %s."
@@ -391,13 +413,18 @@ def report(d):
             st = {k[len("count_c%s_module_" % c):]: float(v)
                   for (sv, k), v in metrics.items()
                   if sv == s and k.startswith("count_c%s_module_" % c)}
+            hit = fmt_stats(st)
+            if not hit and s != "wapress" and s != "lua" and frags and gets is not None:
+                # every fragment not from the zone is one GET
+                hit = "cache %.1f%% of fragments (1 − GET/page ÷ %d)" % (
+                    100 * (1 - gets / pages / frags), frags)
             L.append("| %s | %s | %d%s | %s | %s | %s | %s | %s | %s | %s |" % (
                 s, c, pages, " (%d failed)" % failed if failed else "",
                 "%.2f" % (gets / pages), "%.2f" % (cmds / pages),
                 "%.3f" % (reads / pages) if reads is not None else "n/a",
                 "%.1f" % (usec / pages) if usec is not None else "n/a",
                 "%.1f" % (cpu / pages) if cpu is not None else "n/a",
-                fmt_stats(st) or "n/a",
+                hit or "n/a",
                 metrics.get((s, "count_c%s_cmdlist" % c), "")))
     L.append("")
 

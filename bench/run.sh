@@ -25,6 +25,7 @@
 #        COUNT_SECONDS (site: 5)  REDIS_PORT (6411) BASE_PORT (8301:
 #        servers on 8301..8305)  BENCH_NGINX (build/nginx-bench/sbin/nginx,
 #        make bench-build)  CACHE_VALID (example 1h, site 1s)
+#        CACHE_SIZE (the zone: example 32m, site 256m)
 #        site: SEED (1) ARTICLES (10000) REQUESTS (300000 paths) CHECK (200)
 #        WRITER (1) WRITER_INCR (500) WRITER_PUBLISH (10) WRITER_RATES (1 s)
 #        WRITER_NOTIFY (PUBLISH channel for invalidation, empty)
@@ -76,9 +77,11 @@ WRITER_NOTIFY=${WRITER_NOTIFY:-}
 STATUS_PATH=${STATUS_PATH:-}
 if [ "$WORKLOAD" = site ]; then
     CACHE_VALID=${CACHE_VALID:-1s}
+    CACHE_SIZE=${CACHE_SIZE:-256m}    # 10,000 pages' fragments: ~130 MB
     SKIP_CALLGRIND=1
 else
     CACHE_VALID=${CACHE_VALID:-1h}
+    CACHE_SIZE=${CACHE_SIZE:-32m}
     WRITER=0
 fi
 
@@ -227,7 +230,7 @@ common=$(grep -v '^#' "$bench/conf/common.inc")
 status_inc=$(grep -v '^#' "$bench/conf/status.inc" || true)
 # invalidation (issue 11): conf/inval.inc's directives make wapress-inval
 inval=$(grep -v '^#' "$bench/conf/inval.inc" | grep -v '^[[:space:]]*$' || true)
-cache_line="    wapress_cache zone=wapress:64m valid=$CACHE_VALID;"
+cache_line="    wapress_cache zone=wapress:$CACHE_SIZE valid=$CACHE_VALID;"
 static_root=${prefix[static]}/html ofc_max=16
 if [ "$WORKLOAD" = site ]; then
     static_root=$data/html ofc_max=$((ARTICLES + 100))
@@ -392,7 +395,10 @@ for phase in $PHASES; do
         for s in "${servers[@]}"; do
             ok "$s" || continue
             log "$phase round $r/$ROUNDS: $s, $CONNS connections, ${dur_s}s"
-            wrk_run "$s" "$dur_s" "$CONNS" "$out/wrk/$phase/$s.$r.txt"
+            w=$out/wrk/$phase/$s.$r
+            redis-cli -p "$REDIS_PORT" INFO commandstats >"$w.info0"
+            wrk_run "$s" "$dur_s" "$CONNS" "$w.txt"
+            redis-cli -p "$REDIS_PORT" INFO commandstats >"$w.info1"
         done
     done
     for s in "${servers[@]}"; do
@@ -547,7 +553,7 @@ fi
     echo "ours=$("$NGINX" -v 2>&1 | sed 's/.*: //') ($(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo '?'), $cc, $dbg)"
     echo "workload=$WORKLOAD"; echo "phases=${phases_run# }"
     echo "server_cpu=$SERVER_CPU"; echo "wrk_cpu=$WRK_CPU"
-    echo "cache_valid=$CACHE_VALID"; echo "count_seconds=$COUNT_SECONDS"
+    echo "cache_valid=$CACHE_VALID"; echo "cache_size=$CACHE_SIZE"; echo "count_seconds=$COUNT_SECONDS"
     echo "status_path=$STATUS_PATH"
     echo "writer=$WRITER"; echo "writer_target=$WRITER_INCR incr/s, 1 rates/${WRITER_RATES}s, $WRITER_PUBLISH publish/s"
     if [ -n "$data" ]; then

@@ -118,7 +118,7 @@ if [ ${#need[@]} -gt 0 ]; then
         >"${TMPDIR:-/tmp}/bench-apt.log" 2>&1 \
         || log "apt-get failed (see ${TMPDIR:-/tmp}/bench-apt.log); going on"
 fi
-for t in redis-server redis-cli wrk curl; do
+for t in redis-server redis-cli wrk curl python3 taskset; do
     command -v "$t" >/dev/null || { echo "bench: $t is missing" >&2; exit 1; }
 done
 
@@ -257,11 +257,11 @@ fi
 [ -n "$inval" ] || status[wapress-inval]="n/a (invalidation not built: bench/conf/inval.inc holds no directive)"
 
 if [ ! -x "$NGINX" ]; then
-    log "no $NGINX (make build): static falls back to $DEB_NGINX"
+    log "no $NGINX (make bench-build): static falls back to $DEB_NGINX"
     bin[static]=$DEB_NGINX
-    status[wapress]="FAIL (no build/nginx/sbin/nginx)"
-    status[wapress-cached]="FAIL (no build/nginx/sbin/nginx)"
-    status[wapress-inval]="FAIL (no build/nginx/sbin/nginx)"
+    status[wapress]="FAIL (no $NGINX)"
+    status[wapress-cached]="FAIL (no $NGINX)"
+    status[wapress-inval]="FAIL (no $NGINX)"
 fi
 if [ ! -x "$DEB_NGINX" ] || [ ! -f "$LUA_MODULES/ngx_http_lua_module.so" ] \
    || [ ! -f /usr/share/lua/5.1/nginx/redis.lua ]; then

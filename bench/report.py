@@ -498,7 +498,7 @@ def report(d):
                  ("wapress", "lua", 5))
     for a_, b_, g in goals:
         x = ratio(a_, b_)
-        target("%s ≥ %g × %s req/s" % (a_, g, b_), x and "%.2f×" % x,
+        target("%s ≥ %g × %s req/s" % (a_, g, b_), x and "%.3f×" % x,
                x is not None and x >= g)
     x = ratio("wapress", "static", "p99")
     target("wapress p99 ≤ 2 × static p99", x and "%.2f×" % x, x is not None and x <= 2)

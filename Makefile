@@ -114,10 +114,23 @@ test-dynamic:
 	TEST_NGINX_BINARY=/usr/sbin/nginx \
 	    TEST_NGINX_LOAD_MODULES=$(MODULE_SO) util/run-tests.sh
 
+# The benchmark (bench/README.md): WORKLOAD=example (the seed page) or site
+# (10,000 articles).  Its nginx is built as for production: the same sources
+# and module, NGINX_CONFIGURE without --with-debug, in build/objs-bench and
+# build/nginx-bench (bench-build), so static and wapress run one binary.
+WORKLOAD        ?= example
+BENCH_CONFIGURE ?= $(filter-out --with-debug,$(NGINX_CONFIGURE))
+
 bench:
 	@util/deps.sh bench
-	$(MAKE) build
-	bench/run.sh
+	$(MAKE) bench-build
+	BENCH_NGINX=$(BUILD)/nginx-bench/sbin/nginx WORKLOAD=$(WORKLOAD) \
+	    bench/run.sh
+
+.PHONY: bench-build
+bench-build:
+	$(MAKE) build NGINX_PREFIX=$(BUILD)/nginx-bench \
+	    NGINX_OBJS=$(BUILD)/objs-bench NGINX_CONFIGURE='$(BENCH_CONFIGURE)'
 
 # Sanitizers: a separate nginx (build/objs-asan, build/nginx-asan) and
 # unit tests built with clang's ASan+UBSan; util/asan.sh runs them and

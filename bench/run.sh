@@ -3,9 +3,8 @@
 # workload five ways side by side on 127.0.0.1, each nginx with one worker:
 #   static          our nginx serving the reference pages as files (the limit)
 #   wapress         the module, every fragment read from Redis on every page
-#   wapress-cached  the module with wapress_cache (n/a while not built)
-#   wapress-inval   the same with invalidation (n/a while conf/inval.inc
-#                   holds no directive: issue 11 is not built yet)
+#   wapress-cached  the module with wapress_cache valid=1s
+#   wapress-inval   the cache with valid=1h invalidate=on (conf/inval.inc)
 #   lua             Debian's nginx + lua module, OpenResty style (bench/lua/)
 # WORKLOAD=example: the seed page (examples/seed-page/expected.html);
 # WORKLOAD=site: 10,000 articles from bench/site/gen.py, requested with a
@@ -241,8 +240,8 @@ for s in "${servers[@]}"; do
     tmpl=$bench/conf/$s.conf.in cache= inv=
     case "$s" in
     wapress-cached) tmpl=$bench/conf/wapress.conf.in cache=$cache_line ;;
-    wapress-inval)  tmpl=$bench/conf/wapress.conf.in cache=$cache_line
-                    inv=$inval ;;
+    wapress-inval)  tmpl=$bench/conf/wapress.conf.in
+                    inv=${inval//@CACHE_SIZE@/$CACHE_SIZE} ;;
     esac
     subst "$tmpl" "$p/conf/nginx.conf" "COMMON=$common" "CACHE=$cache" \
         "INVAL=$inv" "STATUS=$status_inc" "STATIC_ROOT=$static_root" \
@@ -254,7 +253,7 @@ if [ "$WORKLOAD" = example ]; then
     mkdir -p "${prefix[static]}/html/news"
     cp "$expected" "${prefix[static]}/html/news/$slug"
 fi
-[ -n "$inval" ] || status[wapress-inval]="n/a (invalidation not built: bench/conf/inval.inc holds no directive)"
+[ -n "$inval" ] || status[wapress-inval]="n/a (bench/conf/inval.inc holds no directive)"
 
 if [ ! -x "$NGINX" ]; then
     log "no $NGINX (make bench-build): static falls back to $DEB_NGINX"

@@ -143,11 +143,8 @@ redisAsyncContext *
 ngx_http_wapress_redis_conn_get(ngx_http_wapress_redis_conn_t *conn,
     ngx_msec_t connect_timeout, ngx_log_t *log, const char **err)
 {
-    u_char                           *p;
-    ngx_msec_int_t                    left;
-    ngx_http_wapress_redis_server_t  *srv;
-
-    srv = conn->server;
+    u_char          *p;
+    ngx_msec_int_t   left;
 
     if (conn->ac) {
 
@@ -172,14 +169,14 @@ ngx_http_wapress_redis_conn_get(ngx_http_wapress_redis_conn_t *conn,
         if (left > 0) {
             ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
                            "wapress redis %V: backoff, %M ms left",
-                           &srv->name, (ngx_msec_t) left);
+                           &conn->server->name, (ngx_msec_t) left);
             goto failed;
         }
     }
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
                    "wapress redis %V: connecting, attempt %ui",
-                   &srv->name, conn->failures + 1);
+                   &conn->server->name, conn->failures + 1);
 
     if (ngx_http_wapress_redis_connect(conn, connect_timeout) == NGX_OK) {
         return conn->ac;

@@ -13,6 +13,9 @@ private ports and reports:
   killed     the subscriber killed (CLIENT KILL TYPE pubsub) while writes
              go on: the oldest value a page showed, and the time until
              worker 0 subscribed again (from its log)
+  cold       a hot key missing from the cache: 50 clients ask for it at
+             once (20 times, a new key each): Redis GETs per cold key
+             (pages of one worker share one lookup in flight)
   storm      100,000 distinct keys written in one burst while a client
              requests pages: its slowest page, and the page's own key
              written after the storm is seen (no invalidation lost)
@@ -229,6 +232,29 @@ def main():
                   % ((t1 - t0) * 1000))
 
         run_writes('subscriber killed', kill)
+
+        # a cold hot key: 50 clients at once, a new key each time
+        rounds, clients, cold = 20, 50, []
+        for n in range(rounds):
+            r.cmd('SET', 'fresh:cold%d' % n, 'c')
+            time.sleep(0.05)    # its own invalidation has come and gone
+            g0 = gets(r)
+            barrier = threading.Barrier(clients)
+
+            def ask(key=n):
+                c = http.client.HTTPConnection('127.0.0.1', a.port)
+                barrier.wait()
+                page(c, 'cold%d' % key)
+
+            ts = [threading.Thread(target=ask) for _ in range(clients)]
+            for t in ts:
+                t.start()
+            for t in ts:
+                t.join()
+            cold.append(gets(r) - g0 - 1)
+        print('cold hot key, %d clients at once, 2 workers: %.2f GETs per '
+              'key on average, at most %d (%d keys)' % (
+                  clients, sum(cold) / len(cold), max(cold), rounds))
 
         # a storm of 100,000 distinct keys while a client asks for pages
         slowest = [0.0]

@@ -5,8 +5,8 @@
  * (html as is; json decoded with jansson and rendered by a Mustache
  * template; text rendered with the string as the template's root), a
  * default and whether the page needs it.  Templates and their partials
- * are read and compiled here, once, when the configuration loads; the
- * default is rendered then too.
+ * are read and compiled once, when the configuration loads (_template.c);
+ * the default is rendered then too.
  */
 
 
@@ -17,23 +17,10 @@
 #include "ngx_http_wapress_module.h"
 #include "ngx_http_wapress_fragment.h"
 #include "ngx_http_wapress_marker.h"
+#include "ngx_http_wapress_template.h"
+#include "ngx_http_wapress_cache.h"
 
 
-typedef struct {
-    ngx_conf_t                      *cf;
-    ngx_str_t                        dir;      /* with the trailing '/' */
-    ngx_str_t                       *path;     /* of the template */
-    uint32_t                         crc;      /* of all the text read */
-} ngx_http_wapress_partial_ctx_t;
-
-
-static ngx_http_wapress_template_t *ngx_http_wapress_template_load(
-    ngx_conf_t *cf, ngx_str_t *name);
-static ngx_int_t ngx_http_wapress_read_file(ngx_conf_t *cf, ngx_str_t *path,
-    ngx_str_t *text, ngx_uint_t quiet);
-static int ngx_http_wapress_partial(void *data, const char *name,
-    size_t name_len, const char **text, size_t *len);
-static void *ngx_http_wapress_alloc(void *data, size_t size);
 static void *ngx_http_wapress_nalloc(void *data, size_t size);
 
 
@@ -44,10 +31,10 @@ ngx_http_wapress_fragment(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     u_char                            *p;
     u_char                             err[NGX_MAX_ERROR_STR];
-    ngx_int_t                          rc, t;
+    ngx_int_t                          rc;
     ngx_str_t                         *value, s, deflt, tname;
     ngx_uint_t                         i, type_set;
-    ngx_http_wapress_fragment_t       *frag, *f;
+    ngx_http_wapress_fragment_t       *frag;
     ngx_http_compile_complex_value_t   ccv;
 
     value = cf->args->elts;
@@ -74,16 +61,12 @@ ngx_http_wapress_fragment(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
-    f = wlcf->fragments->elts;
-
-    for (i = 0; i < wlcf->fragments->nelts; i++) {
-        if (f[i].name.len == value[1].len
-            && ngx_strncmp(f[i].name.data, value[1].data, value[1].len) == 0)
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "duplicate fragment \"%V\"", &value[1]);
-            return NGX_CONF_ERROR;
-        }
+    if (ngx_http_wapress_fragment_find(wlcf, value[1].data, value[1].len)
+        != NGX_DECLINED)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "duplicate fragment \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
     }
 
     frag = ngx_array_push(wlcf->fragments);
@@ -186,33 +169,9 @@ ngx_http_wapress_fragment(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
-        if (ngx_strncmp(value[i].data, "valid=", 6) == 0
-            && frag->valid == NGX_CONF_UNSET_MSEC)
-        {
-            s.data = value[i].data + 6;
-            s.len = value[i].len - 6;
-
-            t = ngx_parse_time(&s, 0);
-            if (t == NGX_ERROR) {
-                goto invalid;
-            }
-
-            frag->valid = (ngx_msec_t) t;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "stale=", 6) == 0
-            && frag->stale == NGX_CONF_UNSET_MSEC)
-        {
-            s.data = value[i].data + 6;
-            s.len = value[i].len - 6;
-
-            t = ngx_parse_time(&s, 0);
-            if (t == NGX_ERROR) {
-                goto invalid;
-            }
-
-            frag->stale = (ngx_msec_t) t;
+        rc = ngx_http_wapress_cache_parse_time(&value[i], &frag->valid,
+                                               &frag->stale);
+        if (rc == NGX_OK) {
             continue;
         }
 
@@ -292,203 +251,28 @@ invalid:
 }
 
 
-static ngx_http_wapress_template_t *
-ngx_http_wapress_template_load(ngx_conf_t *cf, ngx_str_t *name)
+ngx_int_t
+ngx_http_wapress_fragment_find(ngx_http_wapress_loc_conf_t *wlcf,
+    u_char *name, size_t len)
 {
-    u_char                               *p;
-    ngx_str_t                             path, text;
-    ngx_uint_t                            i;
-    ngx_http_wapress_template_t          *t, **tp;
-    ngx_http_wapress_main_conf_t         *wmcf;
-    ngx_http_wapress_partial_ctx_t        pctx;
-    ngx_http_wapress_mustache_compile_t   cc;
-    char                                  err[256];
+    ngx_uint_t                    i;
+    ngx_http_wapress_fragment_t  *frag;
 
-    path = *name;
-
-    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
-        return NULL;
-    }
-
-    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_wapress_module);
-    tp = wmcf->templates.elts;
-
-    for (i = 0; i < wmcf->templates.nelts; i++) {
-        if (tp[i]->path.len == path.len
-            && ngx_strncmp(tp[i]->path.data, path.data, path.len) == 0)
-        {
-            return tp[i];
-        }
-    }
-
-    if (ngx_http_wapress_read_file(cf, &path, &text, 0) != NGX_OK) {
-        return NULL;
-    }
-
-    t = ngx_palloc(cf->pool, sizeof(ngx_http_wapress_template_t));
-    if (t == NULL) {
-        return NULL;
-    }
-
-    t->path = path;
-
-    pctx.cf = cf;
-    pctx.path = &t->path;
-
-    ngx_crc32_init(pctx.crc);
-    ngx_crc32_update(&pctx.crc, text.data, text.len);
-    pctx.dir.data = path.data;
-    pctx.dir.len = 0;
-
-    for (p = path.data + path.len; p > path.data; p--) {
-        if (p[-1] == '/') {
-            pctx.dir.len = p - path.data;
-            break;
-        }
-    }
-
-    ngx_memzero(&cc, sizeof(ngx_http_wapress_mustache_compile_t));
-    cc.alloc = ngx_http_wapress_alloc;
-    cc.alloc_data = cf->pool;
-    cc.partial = ngx_http_wapress_partial;
-    cc.partial_data = &pctx;
-    cc.err = err;
-    cc.err_size = sizeof(err);
-    err[0] = '\0';
-
-    t->tpl = ngx_http_wapress_mustache_compile(&cc, (char *) text.data,
-                                               text.len);
-    if (t->tpl == NULL) {
-        if (cc.err_partial != NULL) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "wapress: template \"%V\": partial \"%V%s"
-                               ".mustache\", line %ui: %s", &path,
-                               &pctx.dir, cc.err_partial,
-                               (ngx_uint_t) cc.err_line, err);
-
-        } else {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "wapress: template \"%V\", line %ui: %s",
-                               &path, (ngx_uint_t) cc.err_line, err);
-        }
-
-        return NULL;
-    }
-
-    ngx_crc32_final(pctx.crc);
-    t->crc = pctx.crc;
-
-    tp = ngx_array_push(&wmcf->templates);
-    if (tp == NULL) {
-        return NULL;
-    }
-
-    *tp = t;
-
-    return t;
-}
-
-
-static ngx_int_t
-ngx_http_wapress_read_file(ngx_conf_t *cf, ngx_str_t *path, ngx_str_t *text,
-    ngx_uint_t quiet)
-{
-    ssize_t          n;
-    ngx_err_t        e;
-    ngx_file_t       file;
-    ngx_file_info_t  fi;
-
-    ngx_memzero(&file, sizeof(ngx_file_t));
-    file.name = *path;
-    file.log = cf->log;
-
-    file.fd = ngx_open_file(path->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (file.fd == NGX_INVALID_FILE) {
-        if (!quiet) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                               "wapress: cannot open template \"%V\"", path);
-        }
-
+    if (wlcf->fragments == NULL || wlcf->fragments == NGX_CONF_UNSET_PTR) {
         return NGX_DECLINED;
     }
 
-    if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR) {
-        e = ngx_errno;
-        goto failed;
+    frag = wlcf->fragments->elts;
+
+    for (i = 0; i < wlcf->fragments->nelts; i++) {
+        if (frag[i].name.len == len
+            && ngx_strncmp(frag[i].name.data, name, len) == 0)
+        {
+            return i;
+        }
     }
 
-    text->len = ngx_file_size(&fi);
-    text->data = ngx_pnalloc(cf->pool, text->len + 1);
-    if (text->data == NULL) {
-        (void) ngx_close_file(file.fd);
-        return NGX_ERROR;
-    }
-
-    n = ngx_read_file(&file, text->data, text->len, 0);
-    if (n == NGX_ERROR || (size_t) n != text->len) {
-        e = ngx_errno;
-        goto failed;
-    }
-
-    text->data[text->len] = '\0';
-
-    (void) ngx_close_file(file.fd);
-
-    return NGX_OK;
-
-failed:
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, e,
-                       "wapress: cannot read template \"%V\"", path);
-
-    (void) ngx_close_file(file.fd);
-
-    return NGX_ERROR;
-}
-
-
-/* partials "{{> card}}" are "card.mustache" beside the template */
-
-static int
-ngx_http_wapress_partial(void *data, const char *name, size_t name_len,
-    const char **text, size_t *len)
-{
-    ngx_http_wapress_partial_ctx_t *pctx = data;
-
-    u_char     *p;
-    ngx_int_t   rc;
-    ngx_str_t   path, src;
-
-    path.len = pctx->dir.len + name_len + sizeof(".mustache") - 1;
-    path.data = ngx_pnalloc(pctx->cf->pool, path.len + 1);
-    if (path.data == NULL) {
-        return -1;
-    }
-
-    p = ngx_cpymem(path.data, pctx->dir.data, pctx->dir.len);
-    p = ngx_cpymem(p, name, name_len);
-    p = ngx_cpymem(p, ".mustache", sizeof(".mustache") - 1);
-    *p = '\0';
-
-    rc = ngx_http_wapress_read_file(pctx->cf, &path, &src, 1);
-
-    ngx_crc32_update(&pctx->crc, path.data, path.len);
-
-    if (rc == NGX_OK) {
-        ngx_crc32_update(&pctx->crc, src.data, src.len);
-    }
-
-    if (rc != NGX_OK) {
-        ngx_conf_log_error(NGX_LOG_WARN, pctx->cf, 0,
-                           "wapress: template \"%V\": partial \"%V\" "
-                           "not found, it renders empty", pctx->path, &path);
-        return -1;
-    }
-
-    *text = (const char *) src.data;
-    *len = src.len;
-
-    return 0;
+    return NGX_DECLINED;
 }
 
 
@@ -592,13 +376,6 @@ ngx_http_wapress_fragment_render(ngx_pool_t *pool,
     }
 
     return NGX_OK;
-}
-
-
-static void *
-ngx_http_wapress_alloc(void *data, size_t size)
-{
-    return ngx_palloc(data, size);
 }
 
 

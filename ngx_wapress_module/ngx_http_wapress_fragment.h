@@ -1,8 +1,8 @@
 
 /*
- * ngx_http_wapress_fragment.h: the wapress_fragment directive, Mustache
- * templates loaded at configuration time, and turning a Redis value into
- * a fragment's HTML.
+ * ngx_http_wapress_fragment.h: the wapress_fragment directive, finding a
+ * fragment by name, and turning a Redis value into a fragment's HTML
+ * (templates are loaded by _template.c).
  */
 
 
@@ -19,6 +19,13 @@
 
 char *ngx_http_wapress_fragment(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+
+/*
+ * The index in wlcf->fragments of the fragment called "name", or
+ * NGX_DECLINED if the location has none of that name.
+ */
+ngx_int_t ngx_http_wapress_fragment_find(ngx_http_wapress_loc_conf_t *wlcf,
+    u_char *name, size_t len);
 
 /*
  * Renders "value" as the fragment's HTML into out (from pool).  Returns

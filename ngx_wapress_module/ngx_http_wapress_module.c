@@ -219,6 +219,12 @@ ngx_http_wapress_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_size_value(conf->max_size, prev->max_size, 1024 * 1024);
     ngx_conf_merge_value(conf->filter, prev->filter, 0);
 
+    if (conf->cache != NULL
+        && ngx_http_wapress_cache_merge(cf, conf->cache) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
     if (ngx_http_merge_types(cf, &conf->filter_types_keys,
                              &conf->filter_types, &prev->filter_types_keys,
                              &prev->filter_types,
@@ -269,7 +275,7 @@ ngx_http_wapress_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     if (conf->layout != NULL
-        && ngx_http_wapress_layout_resolve(cf, conf) != NGX_OK)
+        && ngx_http_wapress_layout_resolve(cf, conf, prev) != NGX_OK)
     {
         return NGX_CONF_ERROR;
     }

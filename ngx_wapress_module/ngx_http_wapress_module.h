@@ -68,6 +68,8 @@ typedef struct {
 typedef struct {
     ngx_str_t                        path;
     ngx_array_t                      parts;      /* ngx_http_wapress_part_t */
+    u_char                          *conf_file;  /* of wapress_layout, */
+    ngx_uint_t                       conf_line;  /* for merge's messages */
 } ngx_http_wapress_layout_t;
 
 

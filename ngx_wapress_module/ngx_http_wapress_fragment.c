@@ -21,6 +21,10 @@
 #include "ngx_http_wapress_cache.h"
 
 
+static ngx_int_t ngx_http_wapress_fragment_template(ngx_pool_t *pool,
+    ngx_http_wapress_fragment_t *frag, u_char *value, size_t len,
+    ngx_str_t *out, u_char *err, size_t err_size);
+static size_t ngx_http_wapress_fragment_memo_size(void);
 static void *ngx_http_wapress_nalloc(void *data, size_t size);
 
 
@@ -77,6 +81,7 @@ ngx_http_wapress_fragment(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_memzero(frag, sizeof(ngx_http_wapress_fragment_t));
 
     frag->name = value[1];
+    frag->max_size = &wlcf->max_size;
     frag->valid = NGX_CONF_UNSET_MSEC;
     frag->stale = NGX_CONF_UNSET_MSEC;
 
@@ -276,16 +281,21 @@ ngx_http_wapress_fragment_find(ngx_http_wapress_loc_conf_t *wlcf,
 }
 
 
+/*
+ * A json or text fragment: from the worker's memo when this value was
+ * rendered (or failed) before, else decoded and rendered, within the
+ * fragment's wapress_fragment_max_size, and remembered.
+ */
+
 ngx_int_t
 ngx_http_wapress_fragment_render(ngx_pool_t *pool,
     ngx_http_wapress_fragment_t *frag, u_char *value, size_t len,
     ngx_str_t *out, u_char *err, size_t err_size)
 {
-    int                               rc;
-    json_t                           *root;
-    uint32_t                          hash;
-    json_error_t                      jerr;
-    ngx_http_wapress_mustache_out_t   o;
+    size_t      budget;
+    uint32_t    hash;
+    ngx_int_t   rc;
+    ngx_str_t   html;
 
     if (frag->type == NGX_HTTP_WAPRESS_TYPE_HTML) {
         out->data = ngx_pnalloc(pool, len);
@@ -299,26 +309,78 @@ ngx_http_wapress_fragment_render(ngx_pool_t *pool,
         return NGX_OK;
     }
 
-    hash = 0;
+    budget = frag->memoize ? ngx_http_wapress_fragment_memo_size() : 0;
 
-    if (frag->memoize) {
-        hash = ngx_http_wapress_memo_hash(value, len);
+    if (budget == 0) {
+        return ngx_http_wapress_fragment_template(pool, frag, value, len,
+                                                  out, err, err_size);
+    }
 
-        if (ngx_http_wapress_memo_find(frag->memo, hash, value, len, out)
-            == NGX_OK)
-        {
-            value = out->data;
-            len = out->len;
+    hash = ngx_http_wapress_memo_hash(value, len);
 
-            out->data = ngx_pnalloc(pool, len);
-            if (out->data == NULL && len) {
-                return NGX_ERROR;
-            }
+    rc = ngx_http_wapress_memo_find(frag->memo, hash, value, len, &html);
 
-            ngx_memcpy(out->data, value, len);
+    if (rc != NGX_AGAIN) {
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, pool->log, 0,
+                       "wapress memo hit: fragment \"%V\", %uz bytes%s",
+                       &frag->name, len,
+                       rc == NGX_DECLINED ? ", rendering failed" : "");
 
-            return NGX_OK;
+        if (rc == NGX_DECLINED) {
+            ngx_cpystrn(err, html.data, err_size);
+            return NGX_DECLINED;
         }
+
+        out->data = ngx_pnalloc(pool, html.len);
+        if (out->data == NULL && html.len) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(out->data, html.data, html.len);
+        out->len = html.len;
+
+        return NGX_OK;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, pool->log, 0,
+                   "wapress memo miss: fragment \"%V\", %uz bytes",
+                   &frag->name, len);
+
+    rc = ngx_http_wapress_fragment_template(pool, frag, value, len, out,
+                                            err, err_size);
+
+    if (rc == NGX_OK) {
+        ngx_http_wapress_memo_store(&frag->memo, hash, value, len, out, 0,
+                                    budget, pool->log);
+
+    } else if (rc == NGX_DECLINED) {
+        /* the same bytes fail the same way: not worth trying again */
+        html.data = err;
+        html.len = ngx_strlen(err);
+
+        ngx_http_wapress_memo_store(&frag->memo, hash, value, len, &html, 1,
+                                    budget, pool->log);
+    }
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_wapress_fragment_template(ngx_pool_t *pool,
+    ngx_http_wapress_fragment_t *frag, u_char *value, size_t len,
+    ngx_str_t *out, u_char *err, size_t err_size)
+{
+    int                               rc;
+    size_t                            max;
+    json_t                           *root;
+    json_error_t                      jerr;
+    ngx_http_wapress_mustache_out_t   o;
+
+    max = *frag->max_size;
+
+    if (max == NGX_CONF_UNSET_SIZE) {
+        max = NGX_HTTP_WAPRESS_FRAGMENT_MAX_SIZE;
     }
 
     if (frag->type == NGX_HTTP_WAPRESS_TYPE_JSON) {
@@ -338,44 +400,71 @@ ngx_http_wapress_fragment_render(ngx_pool_t *pool,
         }
     }
 
-    o.start = ngx_pnalloc(pool, len + 512);
+    o.start = ngx_pnalloc(pool, ngx_min(len + 512, max));
     if (o.start == NULL) {
         json_decref(root);
         return NGX_ERROR;
     }
 
     o.pos = o.start;
-    o.end = o.start + len + 512;
+    o.end = o.start + ngx_min(len + 512, max);
     o.alloc = ngx_http_wapress_nalloc;
     o.alloc_data = pool;
+    o.max = max;
 
     rc = ngx_http_wapress_mustache_render(frag->template->tpl, root, &o);
 
     json_decref(root);
 
-    if (rc == NGX_HTTP_WAPRESS_MUSTACHE_NOMEM) {
+    switch (rc) {
+
+    case NGX_HTTP_WAPRESS_MUSTACHE_OK:
+        out->data = o.start;
+        out->len = o.pos - o.start;
+        return NGX_OK;
+
+    case NGX_HTTP_WAPRESS_MUSTACHE_NOMEM:
         return NGX_ERROR;
+
+    case NGX_HTTP_WAPRESS_MUSTACHE_TOO_LARGE:
+        ngx_snprintf(err, err_size, "template \"%V\": rendering larger "
+                     "than wapress_fragment_max_size %uz%Z",
+                     &frag->template->path, max);
+        break;
+
+    case NGX_HTTP_WAPRESS_MUSTACHE_TOO_DEEP:
+        ngx_snprintf(err, err_size, "template \"%V\": data nested too "
+                     "deep%Z", &frag->template->path);
+        break;
+
+    default: /* NGX_HTTP_WAPRESS_MUSTACHE_TOO_LONG */
+        ngx_snprintf(err, err_size, "template \"%V\": rendering too long "
+                     "(more than 10 million steps)%Z",
+                     &frag->template->path);
+        break;
     }
 
-    if (rc != NGX_HTTP_WAPRESS_MUSTACHE_OK) {
-        ngx_snprintf(err, err_size, "template \"%V\": %s%Z",
-                     &frag->template->path,
-                     rc == NGX_HTTP_WAPRESS_MUSTACHE_TOO_DEEP
-                     ? "data nested too deep"
-                     : "rendering too long (more than 10 million steps)");
-        err[err_size - 1] = '\0';
-        return NGX_DECLINED;
+    err[err_size - 1] = '\0';
+
+    return NGX_DECLINED;
+}
+
+
+/* wapress_memo_size, in the worker (0: off) */
+
+static size_t
+ngx_http_wapress_fragment_memo_size(void)
+{
+    ngx_http_wapress_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_wapress_module);
+
+    if (wmcf == NULL || wmcf->memo_size == NGX_CONF_UNSET_SIZE) {
+        return NGX_HTTP_WAPRESS_MEMO_SIZE;
     }
 
-    out->data = o.start;
-    out->len = o.pos - o.start;
-
-    if (frag->memoize) {
-        ngx_http_wapress_memo_store(&frag->memo, hash, value, len, out,
-                                    pool->log);
-    }
-
-    return NGX_OK;
+    return wmcf->memo_size;
 }
 
 

@@ -96,6 +96,13 @@ static ngx_command_t  ngx_http_wapress_commands[] = {
       offsetof(ngx_http_wapress_loc_conf_t, filter_types_keys),
       &ngx_http_html_default_types[0] },
 
+    { ngx_string("wapress_memo_size"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_wapress_main_conf_t, memo_size),
+      NULL },
+
       ngx_null_command
 };
 
@@ -147,6 +154,8 @@ ngx_http_wapress_create_main_conf(ngx_conf_t *cf)
      *     wmcf->default_server = NULL;
      *     wmcf->filter = 0;
      */
+
+    wmcf->memo_size = NGX_CONF_UNSET_SIZE;     /* default: in _fragment.c */
 
     if (ngx_array_init(&wmcf->servers, cf->pool, 2,
                        sizeof(ngx_http_wapress_redis_server_t *))

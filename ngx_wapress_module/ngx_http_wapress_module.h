@@ -50,6 +50,9 @@ typedef struct {
     ngx_msec_t                       stale;      /* stale=, or UNSET */
     uint32_t                         cache_id;   /* type and template */
     ngx_http_wapress_memo_t         *memo;       /* the worker's renderings */
+    size_t                          *max_size;   /* of its rendering: the
+                                                    wapress_fragment_max_size
+                                                    where it is defined */
     unsigned                         has_default:1;
     unsigned                         required:1;
     unsigned                         memoize:1;  /* set once configured */
@@ -78,6 +81,7 @@ typedef struct {
     ngx_array_t                      templates;  /* template_t * */
     ngx_http_wapress_redis_server_t *default_server;
     ngx_uint_t                       filter;     /* wapress_filter used */
+    size_t                           memo_size;  /* wapress_memo_size */
 } ngx_http_wapress_main_conf_t;
 
 

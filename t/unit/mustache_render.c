@@ -57,6 +57,8 @@ static void ngx_http_wapress_mustache_test_deep(void);
 static void ngx_http_wapress_mustache_test_work(void);
 static void ngx_http_wapress_mustache_test_growth(void);
 static void ngx_http_wapress_mustache_test_nomem(void);
+static void ngx_http_wapress_mustache_test_limit(void);
+static void *ngx_http_wapress_mustache_test_count(void *data, size_t size);
 static void ngx_http_wapress_mustache_test_loader(void);
 static void ngx_http_wapress_mustache_test_seed(const char *dir);
 static char *ngx_http_wapress_mustache_test_read(const char *dir,
@@ -163,6 +165,7 @@ main(int argc, char **argv)
     ngx_http_wapress_mustache_test_work();
     ngx_http_wapress_mustache_test_growth();
     ngx_http_wapress_mustache_test_nomem();
+    ngx_http_wapress_mustache_test_limit();
     ngx_http_wapress_mustache_test_loader();
     ngx_http_wapress_mustache_test_seed(argv[1]);
 
@@ -355,6 +358,7 @@ ngx_http_wapress_mustache_test_growth(void)
     out.end = one + 1;
     out.alloc = ngx_http_wapress_mustache_test_alloc;
     out.alloc_data = NULL;
+    out.max = 0;
 
     rc = tpl ? ngx_http_wapress_mustache_render(tpl, root, &out) : -100;
 
@@ -412,6 +416,90 @@ ngx_http_wapress_mustache_test_nomem(void)
     ngx_http_wapress_mustache_test_ok(rc == NGX_HTTP_WAPRESS_MUSTACHE_NOMEM,
                                       "render: NOMEM (%d)", rc);
 
+    json_decref(root);
+}
+
+
+/*
+ * out.max bounds the output: a small value repeated by a section stops
+ * at the limit, having allocated about the limit, not the whole output
+ */
+
+static void
+ngx_http_wapress_mustache_test_limit(void)
+{
+    int                                  rc;
+    char                                *s;
+    size_t                               i, allocated;
+    json_t                              *root, *a;
+    ngx_http_wapress_mustache_t         *tpl;
+    ngx_http_wapress_mustache_out_t      out;
+    ngx_http_wapress_mustache_compile_t  cc;
+
+    s = malloc(10240 + 1);
+    memset(s, 's', 10240);
+    s[10240] = '\0';
+
+    root = json_object();
+    a = json_array();
+    json_object_set_new(root, "a", a);
+    json_object_set_new(root, "s", json_string(s));
+
+    for (i = 0; i < 1000; i++) {
+        json_array_append_new(a, json_integer(1));
+    }
+
+    memset(&cc, 0, sizeof(cc));
+    cc.alloc = ngx_http_wapress_mustache_test_alloc;
+
+    tpl = ngx_http_wapress_mustache_compile(&cc, "{{#a}}{{{s}}}{{/a}}", 19);
+
+    /* 10 MB of output, limited to 64 KB */
+
+    allocated = 0;
+    memset(&out, 0, sizeof(out));
+    out.alloc = ngx_http_wapress_mustache_test_count;
+    out.alloc_data = &allocated;
+    out.max = 65536;
+
+    rc = ngx_http_wapress_mustache_render(tpl, root, &out);
+
+    ngx_http_wapress_mustache_test_ok(
+        rc == NGX_HTTP_WAPRESS_MUSTACHE_TOO_LARGE
+        && (size_t) (out.pos - out.start) <= 65536
+        && allocated <= 2 * 65536,
+        "limit: TOO_LARGE (%d), %zu bytes written, %zu allocated", rc,
+        (size_t) (out.pos - out.start), allocated);
+
+    /* exactly the limit passes, one byte less does not */
+
+    json_array_clear(a);
+
+    for (i = 0; i < 6; i++) {
+        json_array_append_new(a, json_integer(1));
+    }
+
+    memset(&out, 0, sizeof(out));
+    out.alloc = ngx_http_wapress_mustache_test_alloc;
+    out.max = 6 * 10240;
+
+    rc = ngx_http_wapress_mustache_render(tpl, root, &out);
+
+    ngx_http_wapress_mustache_test_ok(rc == NGX_HTTP_WAPRESS_MUSTACHE_OK
+        && (size_t) (out.pos - out.start) == 6 * 10240,
+        "limit: output of exactly out.max renders (%d)", rc);
+
+    memset(&out, 0, sizeof(out));
+    out.alloc = ngx_http_wapress_mustache_test_alloc;
+    out.max = 6 * 10240 - 1;
+
+    rc = ngx_http_wapress_mustache_render(tpl, root, &out);
+
+    ngx_http_wapress_mustache_test_ok(
+        rc == NGX_HTTP_WAPRESS_MUSTACHE_TOO_LARGE,
+        "limit: one byte over out.max is TOO_LARGE (%d)", rc);
+
+    free(s);
     json_decref(root);
 }
 
@@ -781,6 +869,17 @@ ngx_http_wapress_mustache_test_alloc(void *data, size_t size)
     ngx_http_wapress_test_blocks = b;
 
     return &b->align;
+}
+
+
+/* the alloc of test_limit: counts into *(size_t *) data */
+
+static void *
+ngx_http_wapress_mustache_test_count(void *data, size_t size)
+{
+    *(size_t *) data += size;
+
+    return ngx_http_wapress_mustache_test_alloc(NULL, size);
 }
 
 

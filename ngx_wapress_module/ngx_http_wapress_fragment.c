@@ -322,9 +322,9 @@ ngx_http_wapress_fragment_render(ngx_pool_t *pool,
 
     if (rc != NGX_AGAIN) {
         ngx_log_debug3(NGX_LOG_DEBUG_HTTP, pool->log, 0,
-                       "wapress memo hit: fragment \"%V\", %uz bytes%s",
-                       &frag->name, len,
-                       rc == NGX_DECLINED ? ", rendering failed" : "");
+                       "wapress memo hit: fragment \"%V\"%s, %uz bytes",
+                       &frag->name,
+                       rc == NGX_DECLINED ? " (rendering failed)" : "", len);
 
         if (rc == NGX_DECLINED) {
             ngx_cpystrn(err, html.data, err_size);

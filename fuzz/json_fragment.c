@@ -5,8 +5,10 @@
  * ngx_http_wapress_fragment_render() (ngx_http_wapress_fragment.c) does,
  * without nginx: json_loadb(JSON_DECODE_ANY) for type=json, or
  * json_stringn_nocheck() for type=text, then the Mustache render into an
- * output of the value's length + 512 that grows from the allocator.  Keep
- * the two in step when the fragment code changes.
+ * output of the value's length + 512 that grows from the allocator, up to
+ * a rendering limit (wapress_fragment_max_size; smaller here, so that
+ * the fuzzer reaches it).  Keep the two in step when the fragment code
+ * changes.
  *
  * Input: one selector byte (bit 0: json or text; the rest: which
  * template), then the value.  The templates are fixed: a few built in
@@ -24,6 +26,9 @@
 
 
 #define NGX_HTTP_WAPRESS_FUZZ_TEMPLATES  32
+
+/* the rendering limit, as wapress_fragment_max_size */
+#define NGX_HTTP_WAPRESS_FUZZ_MAX_SIZE   (64 * 1024)
 
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -243,7 +248,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pool.blocks = NULL;
     pool.used = 0;
 
-    ngx_http_wapress_fuzz_render(&pool, tpl, root, len + 512);
+    /* as the fragment: an output of min(length + 512, the limit) */
+
+    ngx_http_wapress_fuzz_render(&pool, tpl, root,
+                                 len + 512 < NGX_HTTP_WAPRESS_FUZZ_MAX_SIZE
+                                 ? len + 512 : NGX_HTTP_WAPRESS_FUZZ_MAX_SIZE,
+                                 NGX_HTTP_WAPRESS_FUZZ_MAX_SIZE);
 
     ngx_http_wapress_fuzz_pool_free(&pool);
     json_decref(root);

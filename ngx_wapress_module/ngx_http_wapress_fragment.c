@@ -19,6 +19,7 @@
 #include "ngx_http_wapress_marker.h"
 #include "ngx_http_wapress_template.h"
 #include "ngx_http_wapress_cache.h"
+#include "ngx_http_wapress_json.h"
 
 
 static ngx_int_t ngx_http_wapress_fragment_template(ngx_pool_t *pool,
@@ -384,7 +385,7 @@ ngx_http_wapress_fragment_template(ngx_pool_t *pool,
     }
 
     if (frag->type == NGX_HTTP_WAPRESS_TYPE_JSON) {
-        root = json_loadb((const char *) value, len, JSON_DECODE_ANY, &jerr);
+        root = ngx_http_wapress_json_load((const char *) value, len, &jerr);
 
         if (root == NULL) {
             ngx_snprintf(err, err_size, "invalid JSON: %s (line %d, "

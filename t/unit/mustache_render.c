@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <ngx_http_wapress_mustache.h>
+#include <ngx_http_wapress_json.h>
 
 
 typedef struct ngx_http_wapress_mustache_test_block_s
@@ -58,6 +59,9 @@ static void ngx_http_wapress_mustache_test_work(void);
 static void ngx_http_wapress_mustache_test_growth(void);
 static void ngx_http_wapress_mustache_test_nomem(void);
 static void ngx_http_wapress_mustache_test_limit(void);
+static void ngx_http_wapress_mustache_test_decode(void);
+static void ngx_http_wapress_mustache_test_same(const char *desc,
+    const char *text, size_t len);
 static void *ngx_http_wapress_mustache_test_count(void *data, size_t size);
 static void ngx_http_wapress_mustache_test_loader(void);
 static void ngx_http_wapress_mustache_test_seed(const char *dir);
@@ -166,6 +170,7 @@ main(int argc, char **argv)
     ngx_http_wapress_mustache_test_growth();
     ngx_http_wapress_mustache_test_nomem();
     ngx_http_wapress_mustache_test_limit();
+    ngx_http_wapress_mustache_test_decode();
     ngx_http_wapress_mustache_test_loader();
     ngx_http_wapress_mustache_test_seed(argv[1]);
 
@@ -504,6 +509,110 @@ ngx_http_wapress_mustache_test_limit(void)
 }
 
 
+/*
+ * ngx_http_wapress_json_load() accepts what json_loadb(JSON_DECODE_ANY)
+ * accepts and builds equal values (fuzz/json_fragment.c checks the same
+ * on generated inputs; these are the edges)
+ */
+
+static void
+ngx_http_wapress_mustache_test_decode(void)
+{
+    char         *deep;
+    size_t        i, n;
+    const char  **t;
+
+    static const char  *cases[] = {
+        "", " ", "0", "-0", "01", "-", "1.", ".5", "1.5", "1e5", "1E+5",
+        "-1.5e-3", "1e", "1e+", "2.", "00", "-01", "1.0e-0",
+        "9223372036854775807", "9223372036854775808",
+        "-9223372036854775808", "-9223372036854775809",
+        "123456789012345678901234567890", "1e400", "-1e400", "1e-400",
+        "0.1234567890123456789012345678901234567890123456789012345678901234567",
+        "true", "tru", "truex", "false", "null", "nul", "nulll",
+        "[]", "[1,2]", "[1,2,]", "[,]", "[1 2]", "[", "]", " [ 1 , [ ] ] ",
+        "{}", "{\"a\":1}", "{\"a\":1,}", "{\"a\" 1}", "{\"a\":}", "{1:2}",
+        "{\"a\":1,\"a\":2}", "{\"a\":{\"b\":[true,false,null]}}",
+        "{\"\":0}", "{\"a\"", "{\"a\":1", "{\"a\":1 \"b\":2}",
+        "\"\"", "\"abc", "\"a\\qb\"", "\"\\/\\b\\f\\n\\r\\t\\\"\\\\\"",
+        "\"\\u0041\\u00e9\\u20AC\"", "\"\\u0000\"", "{\"a\\u0000b\":1}",
+        "\"\\ud800\"", "\"\\ud800\\udc00\"", "\"\\udc00\"",
+        "\"\\ud800\\u0041\"", "\"\\uD83D\\uDE00\"", "\"\\u12\"",
+        "\"\\u12G4\"", "\"\\ud800x\"",
+        "\"\xc3\xa9\"", "\"\xc0\xaf\"", "\"\xc3\"", "\"\xed\xa0\x80\"",
+        "\"\xf4\x90\x80\x80\"", "\"\xf0\x9f\x98\x80\"", "\"\xe0\x80\xaf\"",
+        "\"\xf0\x80\x80\x80\"", "\"\xff\"", "\"\x01\"", "\"\x7f\"",
+        "\"a\nb\"", "[1] x", "[1] ", "1 2", " \n[\t1\r]\n",
+        "{\"k\":[{\"x\":[]}],\"n\":-12.5e+2}", "\xc3\xa9", "[\"\xe2\x82\xac\"]",
+        NULL
+    };
+
+    for (t = cases; *t != NULL; t++) {
+        ngx_http_wapress_mustache_test_same(*t, *t, strlen(*t));
+    }
+
+    ngx_http_wapress_mustache_test_same("a NUL byte in a string",
+                                        "\"a\0b\"", 5);
+    ngx_http_wapress_mustache_test_same("a NUL byte after the value",
+                                        "[1]\0", 4);
+
+    /* 2048 values deep is the limit: 2047 arrays and a number, then one
+     * array more */
+
+    n = 2048;
+    deep = malloc(2 * n + 2);
+
+    for (i = 0; i < 2; i++) {
+        memset(deep, '[', n - 1 + i);
+        deep[n - 1 + i] = '1';
+        memset(deep + n + i, ']', n - 1 + i);
+
+        ngx_http_wapress_mustache_test_same(i ? "2049 deep" : "2048 deep",
+                                            deep, 2 * (n - 1 + i) + 1);
+    }
+
+    free(deep);
+}
+
+
+static void
+ngx_http_wapress_mustache_test_same(const char *desc, const char *text,
+    size_t len)
+{
+    int            same;
+    char           name[44];
+    size_t         i;
+    json_t        *a, *b;
+    json_error_t   ea, eb;
+
+    /* printable, for the TAP line */
+
+    for (i = 0; i < 40 && desc[i]; i++) {
+        name[i] = (desc[i] >= 0x20 && desc[i] < 0x7f) ? desc[i] : '?';
+    }
+
+    strcpy(name + i, desc[i] ? "..." : "");
+
+    a = ngx_http_wapress_json_load(text, len, &ea);
+    b = json_loadb(text, len, JSON_DECODE_ANY, &eb);
+
+    same = (a == NULL && b == NULL)
+           || (a != NULL && b != NULL && json_equal(a, b));
+
+    ngx_http_wapress_mustache_test_ok(same && (a != NULL || ea.text[0]),
+                                      "json: %s as jansson: %s%s%s", name,
+                                      b ? "accepted" : "refused (",
+                                      b ? "" : eb.text, b ? "" : ")");
+
+    if (!same) {
+        printf("# ours: %s\n", a ? "accepted" : ea.text);
+    }
+
+    json_decref(a);
+    json_decref(b);
+}
+
+
 /* each partial is loaded once; a missing one renders empty */
 
 static void
@@ -593,7 +702,8 @@ ngx_http_wapress_mustache_test_seed(const char *dir)
 
         if (i > 0) {
             if (strcmp(slots[i][2], "json") == 0) {
-                root = json_loadb(val, val_len, JSON_DECODE_ANY, &jerr);
+                /* as the module decodes it */
+                root = ngx_http_wapress_json_load(val, val_len, &jerr);
 
             } else {
                 root = json_stringn(val, val_len);

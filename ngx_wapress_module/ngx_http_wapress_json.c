@@ -233,7 +233,7 @@ static json_t *
 ngx_http_wapress_json_object(ngx_http_wapress_json_parser_t *ps)
 {
     int          rc;
-    char         small[256], *key;
+    char         small[64], *key;     /* 2048 levels of these at most */
     size_t       len;
     json_t      *obj, *v;
     const char  *data;

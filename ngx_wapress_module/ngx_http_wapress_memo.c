@@ -184,13 +184,6 @@ ngx_http_wapress_memo_store(ngx_http_wapress_memo_t **memo, uint32_t hash,
 }
 
 
-size_t
-ngx_http_wapress_memo_used(void)
-{
-    return ngx_http_wapress_memo_worker.used;
-}
-
-
 static void
 ngx_http_wapress_memo_drop(ngx_http_wapress_memo_entry_t *e)
 {

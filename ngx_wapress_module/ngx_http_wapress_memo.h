@@ -64,8 +64,5 @@ void ngx_http_wapress_memo_store(ngx_http_wapress_memo_t **memo,
     uint32_t hash, u_char *value, size_t len, ngx_str_t *html,
     ngx_uint_t failed, size_t budget, ngx_log_t *log);
 
-/* the bytes held by this worker's memo (for tests and benchmarks) */
-size_t ngx_http_wapress_memo_used(void);
-
 
 #endif /* _NGX_HTTP_WAPRESS_MEMO_H_INCLUDED_ */

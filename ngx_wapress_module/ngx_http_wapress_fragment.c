@@ -388,6 +388,10 @@ ngx_http_wapress_fragment_template(ngx_pool_t *pool,
         root = ngx_http_wapress_json_load((const char *) value, len, &jerr);
 
         if (root == NULL) {
+            if (json_error_code(&jerr) == json_error_out_of_memory) {
+                return NGX_ERROR;
+            }
+
             ngx_snprintf(err, err_size, "invalid JSON: %s (line %d, "
                          "column %d)%Z", jerr.text, jerr.line, jerr.column);
             err[err_size - 1] = '\0';

@@ -918,9 +918,16 @@ ngx_http_wapress_json_error(ngx_http_wapress_json_parser_t *ps,
         }
     }
 
+    /* the last byte of the text is the code, as jansson keeps it */
+
     va_start(args, fmt);
-    vsnprintf(ps->err->text, JSON_ERROR_TEXT_LENGTH, fmt, args);
+    vsnprintf(ps->err->text, JSON_ERROR_TEXT_LENGTH - 1, fmt, args);
     va_end(args);
+
+    ps->err->text[JSON_ERROR_TEXT_LENGTH - 1] =
+                        (char) (strcmp(fmt, "out of memory") == 0
+                                ? json_error_out_of_memory
+                                : json_error_invalid_syntax);
 
     ps->err->line = line;
     ps->err->column = column + 1;

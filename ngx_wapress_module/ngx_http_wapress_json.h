@@ -29,7 +29,7 @@
 /*
  * The value, with a reference for the caller (json_decref() it), or NULL
  * with *err filled (text, line, column, position) for invalid JSON or
- * when out of memory.
+ * when out of memory (json_error_code(err) is json_error_out_of_memory).
  */
 json_t *ngx_http_wapress_json_load(const char *buf, size_t len,
     json_error_t *err);

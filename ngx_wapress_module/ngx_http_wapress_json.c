@@ -12,7 +12,6 @@
 
 
 #include <errno.h>
-#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,10 +21,11 @@
 #include "ngx_http_wapress_json.h"
 
 
+/* as jansson converts a json_int_t */
 #if JSON_INTEGER_IS_LONG_LONG
-#define NGX_HTTP_WAPRESS_JSON_INT_MAX  LLONG_MAX
+#define ngx_http_wapress_json_strtoint  strtoll
 #else
-#define NGX_HTTP_WAPRESS_JSON_INT_MAX  LONG_MAX
+#define ngx_http_wapress_json_strtoint  strtol
 #endif
 
 /* what a byte is inside a string */
@@ -59,8 +59,14 @@ static int ngx_http_wapress_json_string(ngx_http_wapress_json_parser_t *ps,
     const char **data, size_t *len);
 static json_t *ngx_http_wapress_json_number(
     ngx_http_wapress_json_parser_t *ps);
+static int ngx_http_wapress_json_buf(ngx_http_wapress_json_parser_t *ps,
+    size_t size);
+static unsigned char *ngx_http_wapress_json_encode(unsigned char *d,
+    unsigned long u);
 static int ngx_http_wapress_json_unicode(ngx_http_wapress_json_parser_t *ps,
     unsigned long *value);
+static const unsigned char *ngx_http_wapress_json_digits(
+    const unsigned char *p, const unsigned char *last);
 static size_t ngx_http_wapress_json_utf8(const unsigned char *p,
     const unsigned char *last);
 static void ngx_http_wapress_json_error(ngx_http_wapress_json_parser_t *ps,
@@ -87,8 +93,14 @@ static const unsigned char  ngx_http_wapress_json_class[256] = {
 };
 
 
-#define ngx_http_wapress_json_space(c)                                       \
-    ((c) == ' ' || (c) == '\n' || (c) == '\r' || (c) == '\t')
+/* JSON's whitespace */
+#define ngx_http_wapress_json_skip(ps)                                       \
+    while ((ps)->p < (ps)->last                                              \
+           && (*(ps)->p == ' ' || *(ps)->p == '\n' || *(ps)->p == '\r'        \
+               || *(ps)->p == '\t'))                                         \
+    {                                                                        \
+        (ps)->p++;                                                           \
+    }
 
 
 json_t *
@@ -114,9 +126,7 @@ ngx_http_wapress_json_load(const char *buf, size_t len, json_error_t *err)
     v = ngx_http_wapress_json_value(&ps);
 
     if (v != NULL) {
-        while (ps.p < ps.last && ngx_http_wapress_json_space(*ps.p)) {
-            ps.p++;
-        }
+        ngx_http_wapress_json_skip(&ps);
 
         if (ps.p != ps.last) {
             ngx_http_wapress_json_error(&ps, "end of file expected");
@@ -138,9 +148,7 @@ ngx_http_wapress_json_value(ngx_http_wapress_json_parser_t *ps)
     json_t      *v;
     const char  *data;
 
-    while (ps->p < ps->last && ngx_http_wapress_json_space(*ps->p)) {
-        ps->p++;
-    }
+    ngx_http_wapress_json_skip(ps);
 
     if (ps->p == ps->last) {
         ngx_http_wapress_json_error(ps, "a value expected near end of "
@@ -244,9 +252,7 @@ ngx_http_wapress_json_object(ngx_http_wapress_json_parser_t *ps)
         return NULL;
     }
 
-    while (ps->p < ps->last && ngx_http_wapress_json_space(*ps->p)) {
-        ps->p++;
-    }
+    ngx_http_wapress_json_skip(ps);
 
     if (ps->p < ps->last && *ps->p == '}') {
         ps->p++;
@@ -255,9 +261,7 @@ ngx_http_wapress_json_object(ngx_http_wapress_json_parser_t *ps)
 
     for ( ;; ) {
 
-        while (ps->p < ps->last && ngx_http_wapress_json_space(*ps->p)) {
-            ps->p++;
-        }
+        ngx_http_wapress_json_skip(ps);
 
         if (ps->p == ps->last || *ps->p != '"') {
             ngx_http_wapress_json_error(ps, "string or '}' expected");
@@ -276,9 +280,7 @@ ngx_http_wapress_json_object(ngx_http_wapress_json_parser_t *ps)
             goto failed;
         }
 
-        while (ps->p < ps->last && ngx_http_wapress_json_space(*ps->p)) {
-            ps->p++;
-        }
+        ngx_http_wapress_json_skip(ps);
 
         if (ps->p == ps->last || *ps->p != ':') {
             ngx_http_wapress_json_error(ps, "':' expected");
@@ -314,9 +316,7 @@ ngx_http_wapress_json_object(ngx_http_wapress_json_parser_t *ps)
             goto failed;
         }
 
-        while (ps->p < ps->last && ngx_http_wapress_json_space(*ps->p)) {
-            ps->p++;
-        }
+        ngx_http_wapress_json_skip(ps);
 
         if (ps->p < ps->last && *ps->p == ',') {
             ps->p++;
@@ -351,9 +351,7 @@ ngx_http_wapress_json_array(ngx_http_wapress_json_parser_t *ps)
         return NULL;
     }
 
-    while (ps->p < ps->last && ngx_http_wapress_json_space(*ps->p)) {
-        ps->p++;
-    }
+    ngx_http_wapress_json_skip(ps);
 
     if (ps->p < ps->last && *ps->p == ']') {
         ps->p++;
@@ -371,9 +369,7 @@ ngx_http_wapress_json_array(ngx_http_wapress_json_parser_t *ps)
             goto failed;
         }
 
-        while (ps->p < ps->last && ngx_http_wapress_json_space(*ps->p)) {
-            ps->p++;
-        }
+        ngx_http_wapress_json_skip(ps);
 
         if (ps->p < ps->last && *ps->p == ',') {
             ps->p++;
@@ -400,7 +396,7 @@ failed:
 /*
  * ps->p is after the opening quote; on success it is after the closing
  * one, and *data, *len are the decoded bytes: in the input when there
- * was no escape, else in ps->buf
+ * was no escape, else in ps->buf (decoded from the first escape on)
  */
 
 static int
@@ -410,14 +406,15 @@ ngx_http_wapress_json_string(ngx_http_wapress_json_parser_t *ps,
     size_t                n;
     unsigned char        *d;
     unsigned long         u;
-    const unsigned char  *p, *start;
+    const unsigned char  *p, *start, *run;
 
     start = ps->p;
     p = start;
-
-    /* the common case: no escape until the closing quote */
+    d = NULL;
 
     for ( ;; ) {
+        run = p;
+
         while (p < ps->last
                && ngx_http_wapress_json_class[*p]
                   == NGX_HTTP_WAPRESS_JSON_PLAIN)
@@ -425,6 +422,11 @@ ngx_http_wapress_json_string(ngx_http_wapress_json_parser_t *ps,
             p++;
         }
 
+        if (d != NULL) {
+            memcpy(d, run, p - run);
+            d += p - run;
+        }
+
         if (p == ps->last) {
             ps->p = p;
             ngx_http_wapress_json_error(ps, "premature end of input");
@@ -434,8 +436,15 @@ ngx_http_wapress_json_string(ngx_http_wapress_json_parser_t *ps,
         switch (ngx_http_wapress_json_class[*p]) {
 
         case NGX_HTTP_WAPRESS_JSON_QUOTE:
-            *data = (const char *) start;
-            *len = p - start;
+            if (d == NULL) {
+                *data = (const char *) start;
+                *len = p - start;
+
+            } else {
+                *data = ps->buf;
+                *len = d - (unsigned char *) ps->buf;
+            }
+
             ps->p = p + 1;
             return 0;
 
@@ -446,6 +455,11 @@ ngx_http_wapress_json_string(ngx_http_wapress_json_parser_t *ps,
                 ngx_http_wapress_json_error(ps, "unable to decode byte "
                                             "0x%x", *p);
                 return -1;
+            }
+
+            if (d != NULL) {
+                memcpy(d, p, n);
+                d += n;
             }
 
             p += n;
@@ -460,73 +474,16 @@ ngx_http_wapress_json_string(ngx_http_wapress_json_parser_t *ps,
             break;
         }
 
-        break;
-    }
+        if (d == NULL) {
+            /* the first escape: the rest is decoded into ps->buf */
 
-    /* escapes: decoded into ps->buf, never longer than the source */
-
-    n = ps->last - start;
-
-    if (ps->size < n + 1) {
-        free(ps->buf);
-
-        ps->buf = malloc(n + 1);
-        if (ps->buf == NULL) {
-            ps->size = 0;
-            ngx_http_wapress_json_error(ps, "out of memory");
-            return -1;
-        }
-
-        ps->size = n + 1;
-    }
-
-    d = (unsigned char *) ps->buf;
-    memcpy(d, start, p - start);
-    d += p - start;
-
-    for ( ;; ) {
-        while (p < ps->last
-               && ngx_http_wapress_json_class[*p]
-                  == NGX_HTTP_WAPRESS_JSON_PLAIN)
-        {
-            *d++ = *p++;
-        }
-
-        if (p == ps->last) {
-            ps->p = p;
-            ngx_http_wapress_json_error(ps, "premature end of input");
-            return -1;
-        }
-
-        switch (ngx_http_wapress_json_class[*p]) {
-
-        case NGX_HTTP_WAPRESS_JSON_QUOTE:
-            *data = ps->buf;
-            *len = d - (unsigned char *) ps->buf;
-            ps->p = p + 1;
-            return 0;
-
-        case NGX_HTTP_WAPRESS_JSON_UTF8:
-            n = ngx_http_wapress_json_utf8(p, ps->last);
-            if (n == 0) {
-                ps->p = p;
-                ngx_http_wapress_json_error(ps, "unable to decode byte "
-                                            "0x%x", *p);
+            if (ngx_http_wapress_json_buf(ps, ps->last - start + 1) != 0) {
                 return -1;
             }
 
-            memcpy(d, p, n);
-            d += n;
-            p += n;
-            continue;
-
-        case NGX_HTTP_WAPRESS_JSON_CONTROL:
-            ps->p = p;
-            ngx_http_wapress_json_error(ps, "control character 0x%x", *p);
-            return -1;
-
-        default: /* NGX_HTTP_WAPRESS_JSON_ESCAPE */
-            break;
+            d = (unsigned char *) ps->buf;
+            memcpy(d, start, p - start);
+            d += p - start;
         }
 
         if (ps->last - p < 2) {
@@ -571,26 +528,7 @@ ngx_http_wapress_json_string(ngx_http_wapress_json_parser_t *ps,
             }
 
             p = ps->p;
-
-            if (u < 0x80) {
-                *d++ = (unsigned char) u;
-
-            } else if (u < 0x800) {
-                *d++ = (unsigned char) (0xc0 | (u >> 6));
-                *d++ = (unsigned char) (0x80 | (u & 0x3f));
-
-            } else if (u < 0x10000) {
-                *d++ = (unsigned char) (0xe0 | (u >> 12));
-                *d++ = (unsigned char) (0x80 | ((u >> 6) & 0x3f));
-                *d++ = (unsigned char) (0x80 | (u & 0x3f));
-
-            } else {
-                *d++ = (unsigned char) (0xf0 | (u >> 18));
-                *d++ = (unsigned char) (0x80 | ((u >> 12) & 0x3f));
-                *d++ = (unsigned char) (0x80 | ((u >> 6) & 0x3f));
-                *d++ = (unsigned char) (0x80 | (u & 0x3f));
-            }
-
+            d = ngx_http_wapress_json_encode(d, u);
             continue;
 
         default:
@@ -601,6 +539,58 @@ ngx_http_wapress_json_string(ngx_http_wapress_json_parser_t *ps,
 
         p += 2;
     }
+}
+
+
+/* ps->buf of at least "size" bytes: decoded strings never grow */
+
+static int
+ngx_http_wapress_json_buf(ngx_http_wapress_json_parser_t *ps, size_t size)
+{
+    if (ps->size >= size) {
+        return 0;
+    }
+
+    free(ps->buf);
+
+    ps->buf = malloc(size);
+    if (ps->buf == NULL) {
+        ps->size = 0;
+        ngx_http_wapress_json_error(ps, "out of memory");
+        return -1;
+    }
+
+    ps->size = size;
+
+    return 0;
+}
+
+
+/* a code point as UTF-8 at d; returns the end */
+
+static unsigned char *
+ngx_http_wapress_json_encode(unsigned char *d, unsigned long u)
+{
+    if (u < 0x80) {
+        *d++ = (unsigned char) u;
+
+    } else if (u < 0x800) {
+        *d++ = (unsigned char) (0xc0 | (u >> 6));
+        *d++ = (unsigned char) (0x80 | (u & 0x3f));
+
+    } else if (u < 0x10000) {
+        *d++ = (unsigned char) (0xe0 | (u >> 12));
+        *d++ = (unsigned char) (0x80 | ((u >> 6) & 0x3f));
+        *d++ = (unsigned char) (0x80 | (u & 0x3f));
+
+    } else {
+        *d++ = (unsigned char) (0xf0 | (u >> 18));
+        *d++ = (unsigned char) (0x80 | ((u >> 12) & 0x3f));
+        *d++ = (unsigned char) (0x80 | ((u >> 6) & 0x3f));
+        *d++ = (unsigned char) (0x80 | (u & 0x3f));
+    }
+
+    return d;
 }
 
 
@@ -690,32 +680,27 @@ ngx_http_wapress_json_unicode(ngx_http_wapress_json_parser_t *ps,
 
 
 /*
- * -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?: an integer (json_int_t,
- * else "too big") without fraction or exponent, else a real (strtod(),
- * "real number overflow" for infinity)
+ * -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?: an integer without
+ * fraction or exponent, else a real, converted as jansson does (strtoll()
+ * with "too big" for ERANGE, strtod() with "real number overflow" for an
+ * infinity)
  */
 
 static json_t *
 ngx_http_wapress_json_number(ngx_http_wapress_json_parser_t *ps)
 {
-    int                   neg, real;
+    int                   real;
     char                  small[64], *text;
     double                d;
     size_t                n;
     json_t               *v;
     json_int_t            i;
-    unsigned long long    u, max;
-    const unsigned char  *p, *start;
+    const unsigned char  *p;
 
-    start = ps->p;
-    p = start;
-    neg = 0;
+    p = ps->p + (*ps->p == '-');
     real = 0;
-
-    if (*p == '-') {
-        neg = 1;
-        p++;
-    }
+    d = 0;
+    i = 0;
 
     if (p == ps->last || *p < '0' || *p > '9') {
         goto invalid;
@@ -729,27 +714,23 @@ ngx_http_wapress_json_number(ngx_http_wapress_json_parser_t *ps)
         }
 
     } else {
-        while (p < ps->last && *p >= '0' && *p <= '9') {
-            p++;
-        }
+        p = ngx_http_wapress_json_digits(p, ps->last);
     }
 
     if (p < ps->last && *p == '.') {
-        p++;
         real = 1;
+        p++;
 
         if (p == ps->last || *p < '0' || *p > '9') {
             goto invalid;
         }
 
-        while (p < ps->last && *p >= '0' && *p <= '9') {
-            p++;
-        }
+        p = ngx_http_wapress_json_digits(p, ps->last);
     }
 
     if (p < ps->last && (*p == 'e' || *p == 'E')) {
-        p++;
         real = 1;
+        p++;
 
         if (p < ps->last && (*p == '+' || *p == '-')) {
             p++;
@@ -759,45 +740,10 @@ ngx_http_wapress_json_number(ngx_http_wapress_json_parser_t *ps)
             goto invalid;
         }
 
-        while (p < ps->last && *p >= '0' && *p <= '9') {
-            p++;
-        }
+        p = ngx_http_wapress_json_digits(p, ps->last);
     }
 
-    ps->p = p;
-
-    if (!real) {
-        /* as strtoll(): up to 2^63 - 1, or 2^63 when negative */
-
-        max = neg ? (unsigned long long) NGX_HTTP_WAPRESS_JSON_INT_MAX + 1
-                  : (unsigned long long) NGX_HTTP_WAPRESS_JSON_INT_MAX;
-        u = 0;
-
-        for (p = start + neg; p < ps->p; p++) {
-            if (u > (max - (unsigned) (*p - '0')) / 10) {
-                ps->p = start;
-                ngx_http_wapress_json_error(ps, neg ? "too big negative "
-                                                      "integer"
-                                                    : "too big integer");
-                return NULL;
-            }
-
-            u = u * 10 + (unsigned) (*p - '0');
-        }
-
-        if (neg) {
-            i = (u == (unsigned long long) NGX_HTTP_WAPRESS_JSON_INT_MAX + 1)
-                ? -NGX_HTTP_WAPRESS_JSON_INT_MAX - 1 : -(json_int_t) u;
-
-        } else {
-            i = (json_int_t) u;
-        }
-
-        v = json_integer(i);
-        goto done;
-    }
-
-    n = ps->p - start;
+    n = p - ps->p;
 
     text = (n < sizeof(small)) ? small : malloc(n + 1);
     if (text == NULL) {
@@ -805,26 +751,37 @@ ngx_http_wapress_json_number(ngx_http_wapress_json_parser_t *ps)
         return NULL;
     }
 
-    memcpy(text, start, n);
+    memcpy(text, ps->p, n);
     text[n] = '\0';
 
     errno = 0;
-    d = strtod(text, NULL);
+
+    if (real) {
+        d = strtod(text, NULL);
+
+    } else {
+        i = ngx_http_wapress_json_strtoint(text, NULL, 10);
+    }
 
     if (text != small) {
         free(text);
     }
 
-    if ((d == HUGE_VAL || d == -HUGE_VAL) && errno == ERANGE) {
-        ps->p = start;
+    if (real && (d == HUGE_VAL || d == -HUGE_VAL) && errno == ERANGE) {
         ngx_http_wapress_json_error(ps, "real number overflow");
         return NULL;
     }
 
-    v = json_real(d);
+    if (!real && errno == ERANGE) {
+        ngx_http_wapress_json_error(ps, *ps->p == '-'
+                                        ? "too big negative integer"
+                                        : "too big integer");
+        return NULL;
+    }
 
-done:
+    ps->p = p;
 
+    v = real ? json_real(d) : json_integer(i);
     if (v == NULL) {
         ngx_http_wapress_json_error(ps, "out of memory");
     }
@@ -837,6 +794,18 @@ invalid:
     ngx_http_wapress_json_error(ps, "invalid number");
 
     return NULL;
+}
+
+
+static const unsigned char *
+ngx_http_wapress_json_digits(const unsigned char *p,
+    const unsigned char *last)
+{
+    while (p < last && *p >= '0' && *p <= '9') {
+        p++;
+    }
+
+    return p;
 }
 
 

@@ -320,7 +320,24 @@ rendering larger than wapress_fragment_max_size 1024, using the default
 
 
 
-=== TEST 16: a rendering past the step limit: the default
+=== TEST 16: a required fragment whose rendering is too large: 503
+--- config
+    wapress_fragment_max_size 1k;
+    location = /t {
+        wapress_layout ../html/layout.html;
+        wapress_fragment x t120:rep32 template=../html/rep.mustache required;
+    }
+--- request
+GET /t
+--- error_code: 503
+--- response_body_like: 503 Service
+--- error_log
+wapress: fragment "x" key "t120:rep32": template
+rendering larger than wapress_fragment_max_size 1024, the page is 503
+
+
+
+=== TEST 17: a rendering past the step limit: the default
 --- config
     location = /t {
         wapress_layout ../html/layout.html;
@@ -338,7 +355,7 @@ rendering too long
 
 
 
-=== TEST 17: the same value again: the failure is remembered, not rendered
+=== TEST 18: the same value again: the failure is remembered, not rendered
 --- request
 GET /t
 --- response_body

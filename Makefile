@@ -97,10 +97,13 @@ $(MODULE_SO): config $(SRCS)
 unit: $(UNIT)
 
 $(BUILD)/unit/%: t/unit/%.c ngx_wapress_module/ngx_http_wapress_mustache.c \
-                 ngx_wapress_module/ngx_http_wapress_mustache.h
+                 ngx_wapress_module/ngx_http_wapress_mustache.h \
+                 ngx_wapress_module/ngx_http_wapress_json.c \
+                 ngx_wapress_module/ngx_http_wapress_json.h
 	@mkdir -p $(dir $@)
 	$(CC) $(UNIT_CFLAGS) -Ingx_wapress_module $< \
-	    ngx_wapress_module/ngx_http_wapress_mustache.c -ljansson -o $@
+	    ngx_wapress_module/ngx_http_wapress_mustache.c \
+	    ngx_wapress_module/ngx_http_wapress_json.c -ljansson -o $@
 
 test:
 	@util/deps.sh test
@@ -157,11 +160,14 @@ $(ASAN_NGINX): $(ASAN_OBJS)/Makefile $(SRCS)
 	@touch $@
 
 $(BUILD)/unit-asan/%: t/unit/%.c ngx_wapress_module/ngx_http_wapress_mustache.c \
-                      ngx_wapress_module/ngx_http_wapress_mustache.h
+                      ngx_wapress_module/ngx_http_wapress_mustache.h \
+                      ngx_wapress_module/ngx_http_wapress_json.c \
+                      ngx_wapress_module/ngx_http_wapress_json.h
 	@util/deps.sh asan
 	@mkdir -p $(dir $@)
 	$(SAN_CC) $(UNIT_CFLAGS) $(SAN_FLAGS) -Ingx_wapress_module $< \
-	    ngx_wapress_module/ngx_http_wapress_mustache.c -ljansson -o $@
+	    ngx_wapress_module/ngx_http_wapress_mustache.c \
+	    ngx_wapress_module/ngx_http_wapress_json.c -ljansson -o $@
 
 # The suite under valgrind (nginx's own reports in valgrind.suppress).
 test-valgrind:
@@ -184,7 +190,9 @@ $(BUILD)/fuzz/bin/%: fuzz/%.c fuzz/fuzz_marker.h fuzz/fuzz_mustache.h \
                      ngx_wapress_module/ngx_http_wapress_scan.c \
                      ngx_wapress_module/ngx_http_wapress_scan.h \
                      ngx_wapress_module/ngx_http_wapress_mustache.c \
-                     ngx_wapress_module/ngx_http_wapress_mustache.h
+                     ngx_wapress_module/ngx_http_wapress_mustache.h \
+                     ngx_wapress_module/ngx_http_wapress_json.c \
+                     ngx_wapress_module/ngx_http_wapress_json.h
 	@mkdir -p $(dir $@)
 	$(SAN_CC) -g -O1 -fsanitize=fuzzer $(SAN_FLAGS) -Wall -Wextra -Werror \
 	    -Ingx_wapress_module -Ifuzz $< \

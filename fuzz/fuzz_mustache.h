@@ -183,11 +183,15 @@ ngx_http_wapress_fuzz_work(const ngx_http_wapress_mustache_node_t *nodes,
 }
 
 
-/* renders twice: the same bytes and code both times, output in bounds */
+/*
+ * renders twice: the same bytes and code both times, output in bounds
+ * (and within "max" when it is not 0, as wapress_fragment_max_size)
+ */
 
 static int
 ngx_http_wapress_fuzz_render(ngx_http_wapress_fuzz_pool_t *pool,
-    const ngx_http_wapress_mustache_t *tpl, json_t *root, size_t initial)
+    const ngx_http_wapress_mustache_t *tpl, json_t *root, size_t initial,
+    size_t max)
 {
     int                               rc, rc2;
     size_t                            len;
@@ -208,6 +212,7 @@ ngx_http_wapress_fuzz_render(ngx_http_wapress_fuzz_pool_t *pool,
     memset(&out, 0, sizeof(out));
     out.alloc = ngx_http_wapress_fuzz_alloc;
     out.alloc_data = pool;
+    out.max = max;
 
     if (initial) {
         /* as in ngx_http_wapress_fragment_render(): value length + 512 */
@@ -225,10 +230,16 @@ ngx_http_wapress_fuzz_render(ngx_http_wapress_fuzz_pool_t *pool,
     ngx_http_wapress_fuzz_assert(rc == NGX_HTTP_WAPRESS_MUSTACHE_OK
                                  || rc == NGX_HTTP_WAPRESS_MUSTACHE_NOMEM
                                  || rc == NGX_HTTP_WAPRESS_MUSTACHE_TOO_DEEP
-                                 || rc == NGX_HTTP_WAPRESS_MUSTACHE_TOO_LONG,
+                                 || rc == NGX_HTTP_WAPRESS_MUSTACHE_TOO_LONG
+                                 || (max
+                                     && rc
+                                        == NGX_HTTP_WAPRESS_MUSTACHE_TOO_LARGE),
                                  "render: unknown return code");
     ngx_http_wapress_fuzz_assert(out.start <= out.pos && out.pos <= out.end,
                                  "render: output position out of bounds");
+    ngx_http_wapress_fuzz_assert(max == 0
+                                 || (size_t) (out.pos - out.start) <= max,
+                                 "render: output past out.max");
 
     if (rc != NGX_HTTP_WAPRESS_MUSTACHE_OK) {
         return rc;
@@ -248,6 +259,7 @@ ngx_http_wapress_fuzz_render(ngx_http_wapress_fuzz_pool_t *pool,
     memset(&out2, 0, sizeof(out2));
     out2.alloc = ngx_http_wapress_fuzz_alloc;
     out2.alloc_data = pool;
+    out2.max = max;
 
     rc2 = ngx_http_wapress_mustache_render(tpl, root, &out2);
 

@@ -3,10 +3,14 @@
  * fuzz/json_fragment.c: libFuzzer target for the path a Redis value takes
  * through a json or text fragment, in plain C: it does what
  * ngx_http_wapress_fragment_render() (ngx_http_wapress_fragment.c) does,
- * without nginx: json_loadb(JSON_DECODE_ANY) for type=json, or
+ * without nginx: ngx_http_wapress_json_load() for type=json (checked
+ * against jansson's json_loadb(JSON_DECODE_ANY): the same inputs
+ * accepted, equal values built), or
  * json_stringn_nocheck() for type=text, then the Mustache render into an
- * output of the value's length + 512 that grows from the allocator.  Keep
- * the two in step when the fragment code changes.
+ * output of the value's length + 512 that grows from the allocator, up to
+ * a rendering limit (wapress_fragment_max_size; smaller here, so that
+ * the fuzzer reaches it).  Keep the two in step when the fragment code
+ * changes.
  *
  * Input: one selector byte (bit 0: json or text; the rest: which
  * template), then the value.  The templates are fixed: a few built in
@@ -21,9 +25,13 @@
 #include <errno.h>
 
 #include "fuzz_mustache.h"
+#include "ngx_http_wapress_json.c"
 
 
 #define NGX_HTTP_WAPRESS_FUZZ_TEMPLATES  32
+
+/* the rendering limit, as wapress_fragment_max_size */
+#define NGX_HTTP_WAPRESS_FUZZ_MAX_SIZE   (64 * 1024)
 
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -201,8 +209,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char                          *value;
     size_t                         len;
-    json_t                        *root;
-    json_error_t                   jerr;
+    json_t                        *root, *ref;
+    json_error_t                   jerr, rerr;
     ngx_http_wapress_mustache_t   *tpl;
     ngx_http_wapress_fuzz_pool_t   pool;
 
@@ -228,13 +236,35 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ngx_http_wapress_fuzz_assert(root != NULL, "json_stringn_nocheck");
 
     } else {
-        root = json_loadb(value, len, JSON_DECODE_ANY, &jerr);
+        root = ngx_http_wapress_json_load(value, len, &jerr);
+
+        /* what jansson's own parser makes of it: the same */
+
+        ref = json_loadb(value, len, JSON_DECODE_ANY, &rerr);
+
+        /*
+         * one difference is known: jansson's lexer loses a NUL byte that
+         * directly follows a number or a literal ("8\0" is accepted: its
+         * unget leaves the NUL as the end of its character buffer);
+         * ngx_http_wapress_json_load() refuses a NUL byte anywhere
+         */
+
+        ngx_http_wapress_fuzz_assert((root == NULL) == (ref == NULL)
+                                     || (root == NULL
+                                         && memchr(value, '\0', len) != NULL),
+                                     "json_load: accepts differently from "
+                                     "json_loadb");
+        ngx_http_wapress_fuzz_assert(root == NULL || json_equal(root, ref),
+                                     "json_load: a value unlike "
+                                     "json_loadb's");
+        json_decref(ref);
 
         if (root == NULL) {
             /* the fragment's log line uses these */
             ngx_http_wapress_fuzz_assert(
-                memchr(jerr.text, '\0', sizeof(jerr.text)) != NULL,
-                "json_loadb: error text not terminated");
+                jerr.text[0] != '\0'
+                && memchr(jerr.text, '\0', sizeof(jerr.text)) != NULL,
+                "json_load: no error text, or not terminated");
             free(value);
             return 0;
         }
@@ -243,7 +273,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pool.blocks = NULL;
     pool.used = 0;
 
-    ngx_http_wapress_fuzz_render(&pool, tpl, root, len + 512);
+    /* as the fragment: an output of min(length + 512, the limit) */
+
+    ngx_http_wapress_fuzz_render(&pool, tpl, root,
+                                 len + 512 < NGX_HTTP_WAPRESS_FUZZ_MAX_SIZE
+                                 ? len + 512 : NGX_HTTP_WAPRESS_FUZZ_MAX_SIZE,
+                                 NGX_HTTP_WAPRESS_FUZZ_MAX_SIZE);
 
     ngx_http_wapress_fuzz_pool_free(&pool);
     json_decref(root);

@@ -87,7 +87,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                      "compile fails without saying why");
 
     } else {
-        ngx_http_wapress_fuzz_render(&pool, tpl, root, 0);
+        ngx_http_wapress_fuzz_render(&pool, tpl, root, 0, 0);
     }
 
     ngx_http_wapress_fuzz_pool_free(&pool);

@@ -51,7 +51,7 @@ ngx_http_wapress_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     u_char                         *p;
     ssize_t                         size;
     ngx_str_t                      *value, name, s;
-    ngx_int_t                       t;
+    ngx_int_t                       rc;
     ngx_uint_t                      i;
     ngx_shm_zone_t                 *shm_zone;
     ngx_http_wapress_cache_conf_t  *cc;
@@ -121,34 +121,14 @@ ngx_http_wapress_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
-        if (ngx_strncmp(value[i].data, "valid=", 6) == 0
-            && cc->valid == NGX_CONF_UNSET_MSEC)
-        {
-            s.data = value[i].data + 6;
-            s.len = value[i].len - 6;
-
-            t = ngx_parse_time(&s, 0);
-            if (t == NGX_ERROR) {
-                goto invalid;
-            }
-
-            cc->valid = (ngx_msec_t) t;
+        rc = ngx_http_wapress_cache_parse_time(&value[i], &cc->valid,
+                                               &cc->stale);
+        if (rc == NGX_OK) {
             continue;
         }
 
-        if (ngx_strncmp(value[i].data, "stale=", 6) == 0
-            && cc->stale == NGX_CONF_UNSET_MSEC)
-        {
-            s.data = value[i].data + 6;
-            s.len = value[i].len - 6;
-
-            t = ngx_parse_time(&s, 0);
-            if (t == NGX_ERROR) {
-                goto invalid;
-            }
-
-            cc->stale = (ngx_msec_t) t;
-            continue;
+        if (rc == NGX_ERROR) {
+            goto invalid;
         }
 
         if (ngx_strcmp(value[i].data, "stale_while_revalidate") == 0
@@ -213,6 +193,11 @@ ngx_http_wapress_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         zone->invalidate = 1;
     }
 
+    if (size == 0 && zone->ref_file == NULL) {
+        zone->ref_file = cf->conf_file->file.name.data;
+        zone->ref_line = cf->conf_file->line;
+    }
+
     cc->zone = zone;
     wlcf->cache = cc;
 
@@ -224,6 +209,78 @@ invalid:
                        "invalid or repeated parameter \"%V\"", &value[i]);
 
     return NGX_CONF_ERROR;
+}
+
+
+/*
+ * Called when a location's configuration is merged, after every
+ * wapress_cache was read: a zone named only without a size would
+ * otherwise fail as nginx's "zero size shared memory zone".
+ */
+
+ngx_int_t
+ngx_http_wapress_cache_merge(ngx_conf_t *cf, ngx_http_wapress_cache_conf_t *cc)
+{
+    ngx_http_wapress_cache_zone_t  *zone;
+
+    zone = cc->zone;
+
+    if (zone->shm_zone->shm.size != 0) {
+        return NGX_OK;
+    }
+
+    ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                  "wapress_cache zone \"%V\" is never given a size: one "
+                  "wapress_cache must declare it as zone=%V:SIZE "
+                  "in %s:%ui", &zone->shm_zone->shm.name,
+                  &zone->shm_zone->shm.name, zone->ref_file, zone->ref_line);
+
+    return NGX_ERROR;
+}
+
+
+/*
+ * valid=TIME and stale=TIME, of wapress_cache and of wapress_fragment:
+ * NGX_OK when "value" is one of them (the time is stored), NGX_DECLINED
+ * when it is neither, NGX_ERROR for a bad or repeated one.  *valid and
+ * *stale are NGX_CONF_UNSET_MSEC until set.
+ */
+
+ngx_int_t
+ngx_http_wapress_cache_parse_time(ngx_str_t *value, ngx_msec_t *valid,
+    ngx_msec_t *stale)
+{
+    ngx_int_t    t;
+    ngx_str_t    s;
+    ngx_msec_t  *msec;
+
+    if (value->len >= 6 && ngx_strncmp(value->data, "valid=", 6) == 0) {
+        msec = valid;
+
+    } else if (value->len >= 6
+               && ngx_strncmp(value->data, "stale=", 6) == 0)
+    {
+        msec = stale;
+
+    } else {
+        return NGX_DECLINED;
+    }
+
+    if (*msec != NGX_CONF_UNSET_MSEC) {
+        return NGX_ERROR;
+    }
+
+    s.data = value->data + 6;
+    s.len = value->len - 6;
+
+    t = ngx_parse_time(&s, 0);
+    if (t == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    *msec = (ngx_msec_t) t;
+
+    return NGX_OK;
 }
 
 

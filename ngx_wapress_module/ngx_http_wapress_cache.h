@@ -70,6 +70,17 @@ typedef struct {
 /* wapress_cache zone=NAME[:SIZE] [valid=T] [stale=T] [stale_while_...] */
 char *ngx_http_wapress_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
+/* at merge: fails for a zone that no wapress_cache gave a size */
+ngx_int_t ngx_http_wapress_cache_merge(ngx_conf_t *cf,
+    ngx_http_wapress_cache_conf_t *cc);
+
+/*
+ * valid=TIME / stale=TIME, for wapress_cache and wapress_fragment:
+ * NGX_OK (stored), NGX_DECLINED (neither), NGX_ERROR (bad or repeated).
+ */
+ngx_int_t ngx_http_wapress_cache_parse_time(ngx_str_t *value,
+    ngx_msec_t *valid, ngx_msec_t *stale);
+
 /*
  * The part of an entry's identity that the configuration fixes: the
  * fragment's rendering (type, template) and the Redis server; computed

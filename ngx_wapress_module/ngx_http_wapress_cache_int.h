@@ -52,6 +52,10 @@ struct ngx_http_wapress_cache_zone_s {
     ngx_slab_pool_t                 *shpool;
     ngx_shm_zone_t                  *shm_zone;
 
+    /* the first "zone=NAME" without a size, for the message if none has */
+    u_char                          *ref_file;
+    ngx_uint_t                       ref_line;
+
     /* invalidate=on: the servers followed, in tracker slot order */
     ngx_array_t                      servers;    /* redis_server_t * */
     ngx_msec_t                       fallback;   /* valid= while not */

@@ -5,8 +5,8 @@
  * (html as is; json decoded with jansson and rendered by a Mustache
  * template; text rendered with the string as the template's root), a
  * default and whether the page needs it.  Templates and their partials
- * are read and compiled here, once, when the configuration loads; the
- * default is rendered then too.
+ * are read and compiled once, when the configuration loads (_template.c);
+ * the default is rendered then too.
  */
 
 
@@ -17,23 +17,15 @@
 #include "ngx_http_wapress_module.h"
 #include "ngx_http_wapress_fragment.h"
 #include "ngx_http_wapress_marker.h"
+#include "ngx_http_wapress_template.h"
+#include "ngx_http_wapress_cache.h"
+#include "ngx_http_wapress_json.h"
 
 
-typedef struct {
-    ngx_conf_t                      *cf;
-    ngx_str_t                        dir;      /* with the trailing '/' */
-    ngx_str_t                       *path;     /* of the template */
-    uint32_t                         crc;      /* of all the text read */
-} ngx_http_wapress_partial_ctx_t;
-
-
-static ngx_http_wapress_template_t *ngx_http_wapress_template_load(
-    ngx_conf_t *cf, ngx_str_t *name);
-static ngx_int_t ngx_http_wapress_read_file(ngx_conf_t *cf, ngx_str_t *path,
-    ngx_str_t *text, ngx_uint_t quiet);
-static int ngx_http_wapress_partial(void *data, const char *name,
-    size_t name_len, const char **text, size_t *len);
-static void *ngx_http_wapress_alloc(void *data, size_t size);
+static ngx_int_t ngx_http_wapress_fragment_template(ngx_pool_t *pool,
+    ngx_http_wapress_fragment_t *frag, u_char *value, size_t len,
+    ngx_str_t *out, u_char *err, size_t err_size);
+static size_t ngx_http_wapress_fragment_memo_size(void);
 static void *ngx_http_wapress_nalloc(void *data, size_t size);
 
 
@@ -44,10 +36,10 @@ ngx_http_wapress_fragment(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     u_char                            *p;
     u_char                             err[NGX_MAX_ERROR_STR];
-    ngx_int_t                          rc, t;
+    ngx_int_t                          rc;
     ngx_str_t                         *value, s, deflt, tname;
     ngx_uint_t                         i, type_set;
-    ngx_http_wapress_fragment_t       *frag, *f;
+    ngx_http_wapress_fragment_t       *frag;
     ngx_http_compile_complex_value_t   ccv;
 
     value = cf->args->elts;
@@ -74,16 +66,12 @@ ngx_http_wapress_fragment(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
-    f = wlcf->fragments->elts;
-
-    for (i = 0; i < wlcf->fragments->nelts; i++) {
-        if (f[i].name.len == value[1].len
-            && ngx_strncmp(f[i].name.data, value[1].data, value[1].len) == 0)
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "duplicate fragment \"%V\"", &value[1]);
-            return NGX_CONF_ERROR;
-        }
+    if (ngx_http_wapress_fragment_find(wlcf, value[1].data, value[1].len)
+        != NGX_DECLINED)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "duplicate fragment \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
     }
 
     frag = ngx_array_push(wlcf->fragments);
@@ -94,6 +82,7 @@ ngx_http_wapress_fragment(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_memzero(frag, sizeof(ngx_http_wapress_fragment_t));
 
     frag->name = value[1];
+    frag->max_size = &wlcf->max_size;
     frag->valid = NGX_CONF_UNSET_MSEC;
     frag->stale = NGX_CONF_UNSET_MSEC;
 
@@ -186,33 +175,9 @@ ngx_http_wapress_fragment(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
-        if (ngx_strncmp(value[i].data, "valid=", 6) == 0
-            && frag->valid == NGX_CONF_UNSET_MSEC)
-        {
-            s.data = value[i].data + 6;
-            s.len = value[i].len - 6;
-
-            t = ngx_parse_time(&s, 0);
-            if (t == NGX_ERROR) {
-                goto invalid;
-            }
-
-            frag->valid = (ngx_msec_t) t;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "stale=", 6) == 0
-            && frag->stale == NGX_CONF_UNSET_MSEC)
-        {
-            s.data = value[i].data + 6;
-            s.len = value[i].len - 6;
-
-            t = ngx_parse_time(&s, 0);
-            if (t == NGX_ERROR) {
-                goto invalid;
-            }
-
-            frag->stale = (ngx_msec_t) t;
+        rc = ngx_http_wapress_cache_parse_time(&value[i], &frag->valid,
+                                               &frag->stale);
+        if (rc == NGX_OK) {
             continue;
         }
 
@@ -292,216 +257,46 @@ invalid:
 }
 
 
-static ngx_http_wapress_template_t *
-ngx_http_wapress_template_load(ngx_conf_t *cf, ngx_str_t *name)
+ngx_int_t
+ngx_http_wapress_fragment_find(ngx_http_wapress_loc_conf_t *wlcf,
+    u_char *name, size_t len)
 {
-    u_char                               *p;
-    ngx_str_t                             path, text;
-    ngx_uint_t                            i;
-    ngx_http_wapress_template_t          *t, **tp;
-    ngx_http_wapress_main_conf_t         *wmcf;
-    ngx_http_wapress_partial_ctx_t        pctx;
-    ngx_http_wapress_mustache_compile_t   cc;
-    char                                  err[256];
+    ngx_uint_t                    i;
+    ngx_http_wapress_fragment_t  *frag;
 
-    path = *name;
-
-    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
-        return NULL;
-    }
-
-    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_wapress_module);
-    tp = wmcf->templates.elts;
-
-    for (i = 0; i < wmcf->templates.nelts; i++) {
-        if (tp[i]->path.len == path.len
-            && ngx_strncmp(tp[i]->path.data, path.data, path.len) == 0)
-        {
-            return tp[i];
-        }
-    }
-
-    if (ngx_http_wapress_read_file(cf, &path, &text, 0) != NGX_OK) {
-        return NULL;
-    }
-
-    t = ngx_palloc(cf->pool, sizeof(ngx_http_wapress_template_t));
-    if (t == NULL) {
-        return NULL;
-    }
-
-    t->path = path;
-
-    pctx.cf = cf;
-    pctx.path = &t->path;
-
-    ngx_crc32_init(pctx.crc);
-    ngx_crc32_update(&pctx.crc, text.data, text.len);
-    pctx.dir.data = path.data;
-    pctx.dir.len = 0;
-
-    for (p = path.data + path.len; p > path.data; p--) {
-        if (p[-1] == '/') {
-            pctx.dir.len = p - path.data;
-            break;
-        }
-    }
-
-    ngx_memzero(&cc, sizeof(ngx_http_wapress_mustache_compile_t));
-    cc.alloc = ngx_http_wapress_alloc;
-    cc.alloc_data = cf->pool;
-    cc.partial = ngx_http_wapress_partial;
-    cc.partial_data = &pctx;
-    cc.err = err;
-    cc.err_size = sizeof(err);
-    err[0] = '\0';
-
-    t->tpl = ngx_http_wapress_mustache_compile(&cc, (char *) text.data,
-                                               text.len);
-    if (t->tpl == NULL) {
-        if (cc.err_partial != NULL) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "wapress: template \"%V\": partial \"%V%s"
-                               ".mustache\", line %ui: %s", &path,
-                               &pctx.dir, cc.err_partial,
-                               (ngx_uint_t) cc.err_line, err);
-
-        } else {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "wapress: template \"%V\", line %ui: %s",
-                               &path, (ngx_uint_t) cc.err_line, err);
-        }
-
-        return NULL;
-    }
-
-    ngx_crc32_final(pctx.crc);
-    t->crc = pctx.crc;
-
-    tp = ngx_array_push(&wmcf->templates);
-    if (tp == NULL) {
-        return NULL;
-    }
-
-    *tp = t;
-
-    return t;
-}
-
-
-static ngx_int_t
-ngx_http_wapress_read_file(ngx_conf_t *cf, ngx_str_t *path, ngx_str_t *text,
-    ngx_uint_t quiet)
-{
-    ssize_t          n;
-    ngx_err_t        e;
-    ngx_file_t       file;
-    ngx_file_info_t  fi;
-
-    ngx_memzero(&file, sizeof(ngx_file_t));
-    file.name = *path;
-    file.log = cf->log;
-
-    file.fd = ngx_open_file(path->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (file.fd == NGX_INVALID_FILE) {
-        if (!quiet) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                               "wapress: cannot open template \"%V\"", path);
-        }
-
+    if (wlcf->fragments == NULL || wlcf->fragments == NGX_CONF_UNSET_PTR) {
         return NGX_DECLINED;
     }
 
-    if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR) {
-        e = ngx_errno;
-        goto failed;
+    frag = wlcf->fragments->elts;
+
+    for (i = 0; i < wlcf->fragments->nelts; i++) {
+        if (frag[i].name.len == len
+            && ngx_strncmp(frag[i].name.data, name, len) == 0)
+        {
+            return i;
+        }
     }
 
-    text->len = ngx_file_size(&fi);
-    text->data = ngx_pnalloc(cf->pool, text->len + 1);
-    if (text->data == NULL) {
-        (void) ngx_close_file(file.fd);
-        return NGX_ERROR;
-    }
-
-    n = ngx_read_file(&file, text->data, text->len, 0);
-    if (n == NGX_ERROR || (size_t) n != text->len) {
-        e = ngx_errno;
-        goto failed;
-    }
-
-    text->data[text->len] = '\0';
-
-    (void) ngx_close_file(file.fd);
-
-    return NGX_OK;
-
-failed:
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, e,
-                       "wapress: cannot read template \"%V\"", path);
-
-    (void) ngx_close_file(file.fd);
-
-    return NGX_ERROR;
+    return NGX_DECLINED;
 }
 
 
-/* partials "{{> card}}" are "card.mustache" beside the template */
-
-static int
-ngx_http_wapress_partial(void *data, const char *name, size_t name_len,
-    const char **text, size_t *len)
-{
-    ngx_http_wapress_partial_ctx_t *pctx = data;
-
-    u_char     *p;
-    ngx_int_t   rc;
-    ngx_str_t   path, src;
-
-    path.len = pctx->dir.len + name_len + sizeof(".mustache") - 1;
-    path.data = ngx_pnalloc(pctx->cf->pool, path.len + 1);
-    if (path.data == NULL) {
-        return -1;
-    }
-
-    p = ngx_cpymem(path.data, pctx->dir.data, pctx->dir.len);
-    p = ngx_cpymem(p, name, name_len);
-    p = ngx_cpymem(p, ".mustache", sizeof(".mustache") - 1);
-    *p = '\0';
-
-    rc = ngx_http_wapress_read_file(pctx->cf, &path, &src, 1);
-
-    ngx_crc32_update(&pctx->crc, path.data, path.len);
-
-    if (rc == NGX_OK) {
-        ngx_crc32_update(&pctx->crc, src.data, src.len);
-    }
-
-    if (rc != NGX_OK) {
-        ngx_conf_log_error(NGX_LOG_WARN, pctx->cf, 0,
-                           "wapress: template \"%V\": partial \"%V\" "
-                           "not found, it renders empty", pctx->path, &path);
-        return -1;
-    }
-
-    *text = (const char *) src.data;
-    *len = src.len;
-
-    return 0;
-}
-
+/*
+ * A json or text fragment: from the worker's memo when this value was
+ * rendered (or failed) before, else decoded and rendered, within the
+ * fragment's wapress_fragment_max_size, and remembered.
+ */
 
 ngx_int_t
 ngx_http_wapress_fragment_render(ngx_pool_t *pool,
     ngx_http_wapress_fragment_t *frag, u_char *value, size_t len,
     ngx_str_t *out, u_char *err, size_t err_size)
 {
-    int                               rc;
-    json_t                           *root;
-    uint32_t                          hash;
-    json_error_t                      jerr;
-    ngx_http_wapress_mustache_out_t   o;
+    size_t      budget;
+    uint32_t    hash;
+    ngx_int_t   rc;
+    ngx_str_t   html;
 
     if (frag->type == NGX_HTTP_WAPRESS_TYPE_HTML) {
         out->data = ngx_pnalloc(pool, len);
@@ -515,32 +310,88 @@ ngx_http_wapress_fragment_render(ngx_pool_t *pool,
         return NGX_OK;
     }
 
-    hash = 0;
+    budget = frag->memoize ? ngx_http_wapress_fragment_memo_size() : 0;
 
-    if (frag->memoize) {
-        hash = ngx_http_wapress_memo_hash(value, len);
+    if (budget == 0) {
+        return ngx_http_wapress_fragment_template(pool, frag, value, len,
+                                                  out, err, err_size);
+    }
 
-        if (ngx_http_wapress_memo_find(frag->memo, hash, value, len, out)
-            == NGX_OK)
-        {
-            value = out->data;
-            len = out->len;
+    hash = ngx_http_wapress_memo_hash(value, len);
 
-            out->data = ngx_pnalloc(pool, len);
-            if (out->data == NULL && len) {
-                return NGX_ERROR;
-            }
+    rc = ngx_http_wapress_memo_find(frag->memo, hash, value, len, &html);
 
-            ngx_memcpy(out->data, value, len);
+    if (rc != NGX_AGAIN) {
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, pool->log, 0,
+                       "wapress memo hit: fragment \"%V\"%s, %uz bytes",
+                       &frag->name,
+                       rc == NGX_DECLINED ? " (rendering failed)" : "", len);
 
-            return NGX_OK;
+        if (rc == NGX_DECLINED) {
+            ngx_cpystrn(err, html.data, err_size);
+            return NGX_DECLINED;
         }
+
+        out->data = ngx_pnalloc(pool, html.len);
+        if (out->data == NULL && html.len) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(out->data, html.data, html.len);
+        out->len = html.len;
+
+        return NGX_OK;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, pool->log, 0,
+                   "wapress memo miss: fragment \"%V\", %uz bytes",
+                   &frag->name, len);
+
+    rc = ngx_http_wapress_fragment_template(pool, frag, value, len, out,
+                                            err, err_size);
+
+    if (rc == NGX_OK) {
+        ngx_http_wapress_memo_store(&frag->memo, hash, value, len, out, 0,
+                                    budget, pool->log);
+
+    } else if (rc == NGX_DECLINED) {
+        /* the same bytes fail the same way: not worth trying again */
+        html.data = err;
+        html.len = ngx_strlen(err);
+
+        ngx_http_wapress_memo_store(&frag->memo, hash, value, len, &html, 1,
+                                    budget, pool->log);
+    }
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_wapress_fragment_template(ngx_pool_t *pool,
+    ngx_http_wapress_fragment_t *frag, u_char *value, size_t len,
+    ngx_str_t *out, u_char *err, size_t err_size)
+{
+    int                               rc;
+    size_t                            max;
+    json_t                           *root;
+    json_error_t                      jerr;
+    ngx_http_wapress_mustache_out_t   o;
+
+    max = *frag->max_size;
+
+    if (max == NGX_CONF_UNSET_SIZE) {
+        max = NGX_HTTP_WAPRESS_FRAGMENT_MAX_SIZE;
     }
 
     if (frag->type == NGX_HTTP_WAPRESS_TYPE_JSON) {
-        root = json_loadb((const char *) value, len, JSON_DECODE_ANY, &jerr);
+        root = ngx_http_wapress_json_load((const char *) value, len, &jerr);
 
         if (root == NULL) {
+            if (json_error_code(&jerr) == json_error_out_of_memory) {
+                return NGX_ERROR;
+            }
+
             ngx_snprintf(err, err_size, "invalid JSON: %s (line %d, "
                          "column %d)%Z", jerr.text, jerr.line, jerr.column);
             err[err_size - 1] = '\0';
@@ -554,51 +405,71 @@ ngx_http_wapress_fragment_render(ngx_pool_t *pool,
         }
     }
 
-    o.start = ngx_pnalloc(pool, len + 512);
+    o.start = ngx_pnalloc(pool, ngx_min(len + 512, max));
     if (o.start == NULL) {
         json_decref(root);
         return NGX_ERROR;
     }
 
     o.pos = o.start;
-    o.end = o.start + len + 512;
+    o.end = o.start + ngx_min(len + 512, max);
     o.alloc = ngx_http_wapress_nalloc;
     o.alloc_data = pool;
+    o.max = max;
 
     rc = ngx_http_wapress_mustache_render(frag->template->tpl, root, &o);
 
     json_decref(root);
 
-    if (rc == NGX_HTTP_WAPRESS_MUSTACHE_NOMEM) {
+    switch (rc) {
+
+    case NGX_HTTP_WAPRESS_MUSTACHE_OK:
+        out->data = o.start;
+        out->len = o.pos - o.start;
+        return NGX_OK;
+
+    case NGX_HTTP_WAPRESS_MUSTACHE_NOMEM:
         return NGX_ERROR;
+
+    case NGX_HTTP_WAPRESS_MUSTACHE_TOO_LARGE:
+        ngx_snprintf(err, err_size, "template \"%V\": rendering larger "
+                     "than wapress_fragment_max_size %uz%Z",
+                     &frag->template->path, max);
+        break;
+
+    case NGX_HTTP_WAPRESS_MUSTACHE_TOO_DEEP:
+        ngx_snprintf(err, err_size, "template \"%V\": data nested too "
+                     "deep%Z", &frag->template->path);
+        break;
+
+    default: /* NGX_HTTP_WAPRESS_MUSTACHE_TOO_LONG */
+        ngx_snprintf(err, err_size, "template \"%V\": rendering too long "
+                     "(more than 10 million steps)%Z",
+                     &frag->template->path);
+        break;
     }
 
-    if (rc != NGX_HTTP_WAPRESS_MUSTACHE_OK) {
-        ngx_snprintf(err, err_size, "template \"%V\": %s%Z",
-                     &frag->template->path,
-                     rc == NGX_HTTP_WAPRESS_MUSTACHE_TOO_DEEP
-                     ? "data nested too deep"
-                     : "rendering too long (more than 10 million steps)");
-        err[err_size - 1] = '\0';
-        return NGX_DECLINED;
-    }
+    err[err_size - 1] = '\0';
 
-    out->data = o.start;
-    out->len = o.pos - o.start;
-
-    if (frag->memoize) {
-        ngx_http_wapress_memo_store(&frag->memo, hash, value, len, out,
-                                    pool->log);
-    }
-
-    return NGX_OK;
+    return NGX_DECLINED;
 }
 
 
-static void *
-ngx_http_wapress_alloc(void *data, size_t size)
+/* wapress_memo_size, in the worker (0: off) */
+
+static size_t
+ngx_http_wapress_fragment_memo_size(void)
 {
-    return ngx_palloc(data, size);
+    ngx_http_wapress_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_wapress_module);
+
+    if (wmcf == NULL || wmcf->memo_size == NGX_CONF_UNSET_SIZE) {
+        return NGX_HTTP_WAPRESS_MEMO_SIZE;
+    }
+
+    return wmcf->memo_size;
 }
 
 

@@ -1,8 +1,8 @@
 
 /*
- * ngx_http_wapress_fragment.h: the wapress_fragment directive, Mustache
- * templates loaded at configuration time, and turning a Redis value into
- * a fragment's HTML.
+ * ngx_http_wapress_fragment.h: the wapress_fragment directive, finding a
+ * fragment by name, and turning a Redis value into a fragment's HTML
+ * (templates are loaded by _template.c).
  */
 
 
@@ -17,13 +17,27 @@
 #include "ngx_http_wapress_module.h"
 
 
+/* the default of wapress_fragment_max_size */
+#define NGX_HTTP_WAPRESS_FRAGMENT_MAX_SIZE  (1024 * 1024)
+
+
 char *ngx_http_wapress_fragment(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
 /*
+ * The index in wlcf->fragments of the fragment called "name", or
+ * NGX_DECLINED if the location has none of that name.
+ */
+ngx_int_t ngx_http_wapress_fragment_find(ngx_http_wapress_loc_conf_t *wlcf,
+    u_char *name, size_t len);
+
+/*
  * Renders "value" as the fragment's HTML into out (from pool).  Returns
  * NGX_OK, NGX_DECLINED for a value that cannot be used (*err says why,
- * e.g. "invalid JSON: ..."), or NGX_ERROR (out of memory).
+ * e.g. "invalid JSON: ..." or a rendering larger than the fragment's
+ * wapress_fragment_max_size, which stops there), or NGX_ERROR (out of
+ * memory).  Renderings, and failures, are remembered by the worker's
+ * memo (_memo.c) once the configuration is loaded.
  */
 ngx_int_t ngx_http_wapress_fragment_render(ngx_pool_t *pool,
     ngx_http_wapress_fragment_t *frag, u_char *value, size_t len,

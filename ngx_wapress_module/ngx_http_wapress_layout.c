@@ -3,7 +3,8 @@
  * ngx_http_wapress_layout.c: reads a layout when the configuration loads
  * and splits it into static runs and fragment markers, so that a request
  * only sends the runs (from configuration memory, without copying) and
- * the fragments between them.  The marker syntax is in _marker.c.
+ * the fragments between them.  The marker syntax is in _marker.c, the
+ * file is read by _file.c.
  */
 
 
@@ -15,11 +16,16 @@
 #include "ngx_http_wapress_layout.h"
 #include "ngx_http_wapress_marker.h"
 #include "ngx_http_wapress_handler.h"
+#include "ngx_http_wapress_fragment.h"
+#include "ngx_http_wapress_file.h"
 
 
 static ngx_int_t ngx_http_wapress_layout_split(ngx_conf_t *cf,
     ngx_http_wapress_layout_t *layout, ngx_str_t *text);
 static ngx_uint_t ngx_http_wapress_line(u_char *start, u_char *p);
+static void ngx_http_wapress_layout_unknown(ngx_conf_t *cf,
+    ngx_http_wapress_loc_conf_t *wlcf, ngx_http_wapress_loc_conf_t *prev,
+    ngx_http_wapress_part_t *part);
 
 
 char *
@@ -27,10 +33,7 @@ ngx_http_wapress_layout(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_wapress_loc_conf_t *wlcf = conf;
 
-    ssize_t                     n;
     ngx_str_t                  *value, text;
-    ngx_file_t                  file;
-    ngx_file_info_t             fi;
     ngx_http_core_loc_conf_t   *clcf;
     ngx_http_wapress_layout_t  *layout;
 
@@ -46,46 +49,18 @@ ngx_http_wapress_layout(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     layout->path = value[1];
+    layout->conf_file = cf->conf_file->file.name.data;
+    layout->conf_line = cf->conf_file->line;
 
     if (ngx_conf_full_name(cf->cycle, &layout->path, 1) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
-    ngx_memzero(&file, sizeof(ngx_file_t));
-    file.name = layout->path;
-    file.log = cf->log;
-
-    file.fd = ngx_open_file(layout->path.data, NGX_FILE_RDONLY,
-                            NGX_FILE_OPEN, 0);
-    if (file.fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "wapress: cannot open layout \"%V\"",
-                           &layout->path);
+    if (ngx_http_wapress_file_read(cf, &layout->path, "layout", 0, &text)
+        != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
-
-    if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "wapress: cannot stat layout \"%V\"",
-                           &layout->path);
-        goto failed;
-    }
-
-    text.len = ngx_file_size(&fi);
-    text.data = ngx_pnalloc(cf->pool, text.len + 1);
-    if (text.data == NULL) {
-        goto failed;
-    }
-
-    n = ngx_read_file(&file, text.data, text.len, 0);
-    if (n == NGX_ERROR || (size_t) n != text.len) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "wapress: cannot read layout \"%V\"",
-                           &layout->path);
-        goto failed;
-    }
-
-    (void) ngx_close_file(file.fd);
 
     if (ngx_http_wapress_layout_split(cf, layout, &text) != NGX_OK) {
         return NGX_CONF_ERROR;
@@ -97,12 +72,6 @@ ngx_http_wapress_layout(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     clcf->handler = ngx_http_wapress_handler;
 
     return NGX_CONF_OK;
-
-failed:
-
-    (void) ngx_close_file(file.fd);
-
-    return NGX_CONF_ERROR;
 }
 
 
@@ -214,20 +183,21 @@ ngx_http_wapress_line(u_char *start, u_char *p)
 /*
  * Called when the location's configuration is merged, so that markers
  * can name fragments defined at any level: every marker must name a
- * fragment of the location.
+ * fragment of the location.  "prev" is the enclosing level, merged
+ * already: a fragment found only there was hidden by the location's own
+ * wapress_fragment, which the message says.
  */
 
 ngx_int_t
 ngx_http_wapress_layout_resolve(ngx_conf_t *cf,
-    ngx_http_wapress_loc_conf_t *wlcf)
+    ngx_http_wapress_loc_conf_t *wlcf, ngx_http_wapress_loc_conf_t *prev)
 {
-    ngx_uint_t                    i, j, k, n;
-    ngx_http_wapress_part_t      *part;
-    ngx_http_wapress_fragment_t  *frag;
+    ngx_int_t                 j;
+    ngx_uint_t                i, k, n;
+    ngx_http_wapress_part_t  *part;
 
     part = wlcf->layout->parts.elts;
     n = wlcf->fragments ? wlcf->fragments->nelts : 0;
-    frag = n ? wlcf->fragments->elts : NULL;
 
     wlcf->used = ngx_palloc(cf->pool, (n + 1) * sizeof(ngx_uint_t));
     if (wlcf->used == NULL) {
@@ -240,30 +210,18 @@ ngx_http_wapress_layout_resolve(ngx_conf_t *cf,
             continue;
         }
 
-        for (j = 0; j < n; j++) {
-            if (frag[j].name.len == part[i].name.len
-                && ngx_strncmp(frag[j].name.data, part[i].name.data,
-                               part[i].name.len)
-                   == 0)
-            {
-                break;
-            }
-        }
+        j = ngx_http_wapress_fragment_find(wlcf, part[i].name.data,
+                                           part[i].name.len);
 
-        if (j == n) {
-            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "wapress: layout \"%V\", line %ui: marker names "
-                          "fragment \"%V\", which is not defined by a "
-                          "wapress_fragment of the location",
-                          &wlcf->layout->path, part[i].line,
-                          &part[i].name);
+        if (j == NGX_DECLINED) {
+            ngx_http_wapress_layout_unknown(cf, wlcf, prev, &part[i]);
             return NGX_ERROR;
         }
 
         part[i].fragment = j;
 
         for (k = 0; k < wlcf->nused; k++) {
-            if (wlcf->used[k] == j) {
+            if (wlcf->used[k] == (ngx_uint_t) j) {
                 break;
             }
         }
@@ -274,4 +232,36 @@ ngx_http_wapress_layout_resolve(ngx_conf_t *cf,
     }
 
     return NGX_OK;
+}
+
+
+static void
+ngx_http_wapress_layout_unknown(ngx_conf_t *cf,
+    ngx_http_wapress_loc_conf_t *wlcf, ngx_http_wapress_loc_conf_t *prev,
+    ngx_http_wapress_part_t *part)
+{
+    if (prev != NULL
+        && prev->fragments != NGX_CONF_UNSET_PTR
+        && prev->fragments != wlcf->fragments
+        && ngx_http_wapress_fragment_find(prev, part->name.data,
+                                          part->name.len)
+           != NGX_DECLINED)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "wapress: layout \"%V\", line %ui: marker names "
+                      "fragment \"%V\", which is defined at an enclosing "
+                      "level but hidden by the location's own "
+                      "wapress_fragment (fragments are not merged: a "
+                      "location that defines any defines all) in %s:%ui",
+                      &wlcf->layout->path, part->line, &part->name,
+                      wlcf->layout->conf_file, wlcf->layout->conf_line);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                  "wapress: layout \"%V\", line %ui: marker names "
+                  "fragment \"%V\", which is not defined by a "
+                  "wapress_fragment of the location in %s:%ui",
+                  &wlcf->layout->path, part->line, &part->name,
+                  wlcf->layout->conf_file, wlcf->layout->conf_line);
 }

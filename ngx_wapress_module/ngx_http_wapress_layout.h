@@ -19,7 +19,7 @@
 char *ngx_http_wapress_layout(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_wapress_layout_resolve(ngx_conf_t *cf,
-    ngx_http_wapress_loc_conf_t *wlcf);
+    ngx_http_wapress_loc_conf_t *wlcf, ngx_http_wapress_loc_conf_t *prev);
 
 
 #endif /* _NGX_HTTP_WAPRESS_LAYOUT_H_INCLUDED_ */

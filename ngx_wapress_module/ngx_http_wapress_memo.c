@@ -1,10 +1,15 @@
 
 /*
- * ngx_http_wapress_memo.c: a worker's memo of renderings, one small
- * direct-mapped table per fragment: value bytes -> HTML.  A slot is
- * chosen by a hash of the value and used only when the whole value is
- * equal, so a hit returns exactly what rendering would.  Tables live in
- * the worker (created on first use) and are freed with the cycle.
+ * ngx_http_wapress_memo.c: a worker's memo of renderings, one
+ * direct-mapped table per fragment: value bytes -> HTML (or the reason
+ * the rendering failed).  A slot is chosen by a hash of the value and
+ * used only when the whole value is equal, so a hit returns exactly what
+ * rendering would.  All the entries of the worker are on one queue in
+ * least recently used order and counted in bytes: storing past the
+ * budget (wapress_memo_size) drops the oldest first.  Tables live in the
+ * worker (created on first use) and are freed with the cycle; the queue
+ * and the count are the process's, so that a table freed with an old
+ * cycle takes its entries off them.
  */
 
 
@@ -15,19 +20,34 @@
 
 
 typedef struct {
+    ngx_queue_t                      queue;      /* the worker's LRU */
+    ngx_http_wapress_memo_t         *memo;       /* the owner */
+    size_t                           size;       /* counted bytes */
+    size_t                           len;        /* of the value */
+    ngx_str_t                        html;       /* or the reason */
     uint32_t                         hash;
-    size_t                           len;
-    u_char                          *value;      /* NULL: empty slot */
-    ngx_str_t                        html;       /* in the same block */
-} ngx_http_wapress_memo_slot_t;
+    unsigned                         failed:1;
+    u_char                           value[1];   /* value, html */
+} ngx_http_wapress_memo_entry_t;
 
 
 struct ngx_http_wapress_memo_s {
-    ngx_http_wapress_memo_slot_t     slots[NGX_HTTP_WAPRESS_MEMO_SLOTS];
+    ngx_http_wapress_memo_entry_t   *slots[NGX_HTTP_WAPRESS_MEMO_SLOTS];
 };
 
 
+typedef struct {
+    ngx_queue_t                      lru;        /* most recent first */
+    size_t                           used;
+} ngx_http_wapress_memo_worker_t;
+
+
+static void ngx_http_wapress_memo_drop(ngx_http_wapress_memo_entry_t *e);
 static void ngx_http_wapress_memo_free(void *data);
+
+
+/* the process's: a worker is single-threaded */
+static ngx_http_wapress_memo_worker_t  ngx_http_wapress_memo_worker;
 
 
 uint32_t
@@ -56,39 +76,54 @@ ngx_int_t
 ngx_http_wapress_memo_find(ngx_http_wapress_memo_t *memo, uint32_t hash,
     u_char *value, size_t len, ngx_str_t *html)
 {
-    ngx_http_wapress_memo_slot_t  *slot;
+    ngx_http_wapress_memo_entry_t  *e;
 
     if (memo == NULL) {
-        return NGX_DECLINED;
+        return NGX_AGAIN;
     }
 
-    slot = &memo->slots[hash % NGX_HTTP_WAPRESS_MEMO_SLOTS];
+    e = memo->slots[hash % NGX_HTTP_WAPRESS_MEMO_SLOTS];
 
-    if (slot->value == NULL
-        || slot->hash != hash
-        || slot->len != len
-        || ngx_memcmp(slot->value, value, len) != 0)
+    if (e == NULL
+        || e->hash != hash
+        || e->len != len
+        || ngx_memcmp(e->value, value, len) != 0)
     {
-        return NGX_DECLINED;
+        return NGX_AGAIN;
     }
 
-    *html = slot->html;
+    ngx_queue_remove(&e->queue);
+    ngx_queue_insert_head(&ngx_http_wapress_memo_worker.lru, &e->queue);
 
-    return NGX_OK;
+    *html = e->html;
+
+    return e->failed ? NGX_DECLINED : NGX_OK;
 }
 
 
 void
 ngx_http_wapress_memo_store(ngx_http_wapress_memo_t **memo, uint32_t hash,
-    u_char *value, size_t len, ngx_str_t *html, ngx_log_t *log)
+    u_char *value, size_t len, ngx_str_t *html, ngx_uint_t failed,
+    size_t budget, ngx_log_t *log)
 {
-    u_char                        *p;
-    ngx_pool_cleanup_t            *cln;
-    ngx_http_wapress_memo_t       *m;
-    ngx_http_wapress_memo_slot_t  *slot;
+    size_t                           size;
+    ngx_queue_t                     *q;
+    ngx_pool_cleanup_t              *cln;
+    ngx_http_wapress_memo_t         *m;
+    ngx_http_wapress_memo_entry_t   *e, **slot;
+    ngx_http_wapress_memo_worker_t  *w;
 
-    if (len > NGX_HTTP_WAPRESS_MEMO_VALUE_MAX) {
+    w = &ngx_http_wapress_memo_worker;
+
+    size = offsetof(ngx_http_wapress_memo_entry_t, value) + len + html->len
+           + (failed ? 1 : 0);
+
+    if (len > NGX_HTTP_WAPRESS_MEMO_VALUE_MAX || size > budget / 8) {
         return;
+    }
+
+    if (w->lru.next == NULL) {
+        ngx_queue_init(&w->lru);
     }
 
     m = *memo;
@@ -110,23 +145,56 @@ ngx_http_wapress_memo_store(ngx_http_wapress_memo_t **memo, uint32_t hash,
         *memo = m;
     }
 
-    p = ngx_alloc(len + html->len + 1, log);
-    if (p == NULL) {
+    slot = &m->slots[hash % NGX_HTTP_WAPRESS_MEMO_SLOTS];
+
+    if (*slot != NULL) {
+        ngx_http_wapress_memo_drop(*slot);
+    }
+
+    /* the least recently used make room */
+
+    while (w->used + size > budget && !ngx_queue_empty(&w->lru)) {
+        q = ngx_queue_last(&w->lru);
+        ngx_http_wapress_memo_drop(
+                    ngx_queue_data(q, ngx_http_wapress_memo_entry_t, queue));
+    }
+
+    e = ngx_alloc(size, log);
+    if (e == NULL) {
         return;
     }
 
-    slot = &m->slots[hash % NGX_HTTP_WAPRESS_MEMO_SLOTS];
+    e->memo = m;
+    e->size = size;
+    e->len = len;
+    e->hash = hash;
+    e->failed = failed ? 1 : 0;
+    e->html.data = ngx_cpymem(e->value, value, len);
+    e->html.len = html->len;
+    ngx_memcpy(e->html.data, html->data, html->len);
 
-    if (slot->value != NULL) {
-        ngx_free(slot->value);
+    if (failed) {
+        e->html.data[html->len] = '\0';
     }
 
-    slot->hash = hash;
-    slot->len = len;
-    slot->value = p;
-    slot->html.data = ngx_cpymem(p, value, len);
-    slot->html.len = html->len;
-    ngx_memcpy(slot->html.data, html->data, html->len);
+    ngx_queue_insert_head(&w->lru, &e->queue);
+    w->used += size;
+
+    *slot = e;
+}
+
+
+static void
+ngx_http_wapress_memo_drop(ngx_http_wapress_memo_entry_t *e)
+{
+    ngx_http_wapress_memo_t *m = e->memo;
+
+    m->slots[e->hash % NGX_HTTP_WAPRESS_MEMO_SLOTS] = NULL;
+
+    ngx_queue_remove(&e->queue);
+    ngx_http_wapress_memo_worker.used -= e->size;
+
+    ngx_free(e);
 }
 
 
@@ -138,8 +206,8 @@ ngx_http_wapress_memo_free(void *data)
     ngx_uint_t  i;
 
     for (i = 0; i < NGX_HTTP_WAPRESS_MEMO_SLOTS; i++) {
-        if (m->slots[i].value != NULL) {
-            ngx_free(m->slots[i].value);
+        if (m->slots[i] != NULL) {
+            ngx_http_wapress_memo_drop(m->slots[i]);
         }
     }
 

@@ -4,8 +4,16 @@
  * json or text fragment depends only on its template and on the bytes of
  * the value, so when a value read from Redis is byte for byte one seen
  * before, its HTML is taken from the memo instead of decoding the JSON
- * and rendering the template again.  Redis is still asked every time:
- * the memo never serves a value that Redis did not just return.
+ * and rendering the template again; a value whose rendering failed
+ * (invalid JSON, too deep, too long, too large) fails again at once.
+ * Redis is still asked every time: the memo never serves a value that
+ * Redis did not just return.
+ *
+ * Memory: all the memo's entries of a worker hold at most
+ * wapress_memo_size bytes (value, HTML and bookkeeping), the least
+ * recently used are dropped first; one entry may take an eighth of that
+ * at most, and a value over NGX_HTTP_WAPRESS_MEMO_VALUE_MAX is never
+ * remembered.
  */
 
 
@@ -19,7 +27,12 @@
 
 /* values larger than this are not remembered */
 #define NGX_HTTP_WAPRESS_MEMO_VALUE_MAX      65536
-#define NGX_HTTP_WAPRESS_MEMO_SLOTS          16
+
+/* slots of a fragment's table (direct-mapped by hash) */
+#define NGX_HTTP_WAPRESS_MEMO_SLOTS          256
+
+/* the default of wapress_memo_size: bytes per worker */
+#define NGX_HTTP_WAPRESS_MEMO_SIZE           (8 * 1024 * 1024)
 
 
 typedef struct ngx_http_wapress_memo_s  ngx_http_wapress_memo_t;
@@ -34,18 +47,22 @@ uint32_t ngx_http_wapress_memo_hash(u_char *value, size_t len);
 
 /*
  * NGX_OK and *html (memo memory: copy it before anything else runs)
- * when "value" was rendered before; NGX_DECLINED otherwise.
+ * when "value" was rendered before; NGX_DECLINED and *html the reason
+ * (NUL-terminated) when its rendering failed before; NGX_AGAIN when it
+ * is not remembered.
  */
 ngx_int_t ngx_http_wapress_memo_find(ngx_http_wapress_memo_t *memo,
     uint32_t hash, u_char *value, size_t len, ngx_str_t *html);
 
 /*
- * Remembers a rendering.  The table is created on first use, in the
- * worker, and freed with the cycle's pool when the worker exits.
+ * Remembers a rendering ("failed": *html is the reason it failed),
+ * within "budget" bytes for the whole worker (0: nothing is kept).  The
+ * table is created on first use, in the worker, and freed with the
+ * cycle's pool when the worker exits.
  */
 void ngx_http_wapress_memo_store(ngx_http_wapress_memo_t **memo,
     uint32_t hash, u_char *value, size_t len, ngx_str_t *html,
-    ngx_log_t *log);
+    ngx_uint_t failed, size_t budget, ngx_log_t *log);
 
 
 #endif /* _NGX_HTTP_WAPRESS_MEMO_H_INCLUDED_ */

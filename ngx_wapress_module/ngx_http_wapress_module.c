@@ -127,6 +127,13 @@ static ngx_command_t  ngx_http_wapress_commands[] = {
       0,
       NULL },
 
+    { ngx_string("wapress_memo_size"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_wapress_main_conf_t, memo_size),
+      NULL },
+
       ngx_null_command
 };
 
@@ -178,6 +185,8 @@ ngx_http_wapress_create_main_conf(ngx_conf_t *cf)
      *     wmcf->default_server = NULL;
      *     wmcf->filter = 0;
      */
+
+    wmcf->memo_size = NGX_CONF_UNSET_SIZE;     /* default: in _fragment.c */
 
     if (ngx_array_init(&wmcf->servers, cf->pool, 2,
                        sizeof(ngx_http_wapress_redis_server_t *))
@@ -264,6 +273,12 @@ ngx_http_wapress_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->cache_control, prev->cache_control, 0);
     ngx_conf_merge_value(conf->surrogate_key, prev->surrogate_key, 0);
 
+    if (conf->cache != NULL
+        && ngx_http_wapress_cache_merge(cf, conf->cache) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
     if (ngx_http_merge_types(cf, &conf->filter_types_keys,
                              &conf->filter_types, &prev->filter_types_keys,
                              &prev->filter_types,
@@ -328,7 +343,7 @@ ngx_http_wapress_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     if (conf->layout != NULL
-        && ngx_http_wapress_layout_resolve(cf, conf) != NGX_OK)
+        && ngx_http_wapress_layout_resolve(cf, conf, prev) != NGX_OK)
     {
         return NGX_CONF_ERROR;
     }

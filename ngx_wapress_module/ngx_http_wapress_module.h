@@ -52,6 +52,9 @@ typedef struct {
     ngx_msec_t                       stale;      /* stale=, or UNSET */
     uint32_t                         render_id;  /* type and template */
     ngx_http_wapress_memo_t         *memo;       /* the worker's renderings */
+    size_t                          *max_size;   /* of its rendering: the
+                                                    wapress_fragment_max_size
+                                                    where it is defined */
     unsigned                         has_default:1;
     unsigned                         required:1;
     unsigned                         memoize:1;  /* set once configured */
@@ -70,6 +73,8 @@ typedef struct {
 typedef struct {
     ngx_str_t                        path;
     ngx_array_t                      parts;      /* ngx_http_wapress_part_t */
+    u_char                          *conf_file;  /* of wapress_layout, */
+    ngx_uint_t                       conf_line;  /* for merge's messages */
 } ngx_http_wapress_layout_t;
 
 
@@ -83,6 +88,7 @@ typedef struct {
     /* the worker's lookups in flight, shared (ngx_http_wapress_fetch.c) */
     ngx_rbtree_t                     flights;
     ngx_rbtree_node_t                flights_sentinel;
+    size_t                           memo_size;  /* wapress_memo_size */
 } ngx_http_wapress_main_conf_t;
 
 

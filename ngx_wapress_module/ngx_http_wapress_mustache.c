@@ -987,11 +987,10 @@ ngx_http_wapress_mustache_render_nodes(ngx_http_wapress_mustache_state_t *st,
         switch (node->type) {
 
         case NGX_HTTP_WAPRESS_MUSTACHE_TEXT:
-            if (ngx_http_wapress_mustache_write(st->out, node->text,
-                                                node->len)
-                != 0)
-            {
-                return NGX_HTTP_WAPRESS_MUSTACHE_NOMEM;
+            rc = ngx_http_wapress_mustache_write(st->out, node->text,
+                                                 node->len);
+            if (rc != NGX_HTTP_WAPRESS_MUSTACHE_OK) {
+                return rc;
             }
 
             break;
@@ -1000,12 +999,14 @@ ngx_http_wapress_mustache_render_nodes(ngx_http_wapress_mustache_state_t *st,
         case NGX_HTTP_WAPRESS_MUSTACHE_RAW:
             v = ngx_http_wapress_mustache_lookup(st, node);
 
-            if (v != NULL
-                && ngx_http_wapress_mustache_value(st->out, v,
-                       node->type == NGX_HTTP_WAPRESS_MUSTACHE_ESCAPED)
-                   != 0)
-            {
-                return NGX_HTTP_WAPRESS_MUSTACHE_NOMEM;
+            if (v == NULL) {
+                break;
+            }
+
+            rc = ngx_http_wapress_mustache_value(st->out, v,
+                           node->type == NGX_HTTP_WAPRESS_MUSTACHE_ESCAPED);
+            if (rc != NGX_HTTP_WAPRESS_MUSTACHE_OK) {
+                return rc;
             }
 
             break;
@@ -1240,6 +1241,7 @@ static int
 ngx_http_wapress_mustache_escape(ngx_http_wapress_mustache_out_t *out,
     const unsigned char *p, size_t len)
 {
+    int                   rc;
     unsigned              e;
     const unsigned char  *last, *run;
 
@@ -1252,8 +1254,9 @@ ngx_http_wapress_mustache_escape(ngx_http_wapress_mustache_out_t *out,
             p++;
         }
 
-        if (ngx_http_wapress_mustache_write(out, run, p - run) != 0) {
-            return -1;
+        rc = ngx_http_wapress_mustache_write(out, run, p - run);
+        if (rc != NGX_HTTP_WAPRESS_MUSTACHE_OK) {
+            return rc;
         }
 
         if (p == last) {
@@ -1262,12 +1265,11 @@ ngx_http_wapress_mustache_escape(ngx_http_wapress_mustache_out_t *out,
 
         e = ngx_http_wapress_mustache_esc[*p++];
 
-        if (ngx_http_wapress_mustache_write(out,
+        rc = ngx_http_wapress_mustache_write(out,
                                    ngx_http_wapress_mustache_entity[e].data,
-                                   ngx_http_wapress_mustache_entity[e].len)
-            != 0)
-        {
-            return -1;
+                                   ngx_http_wapress_mustache_entity[e].len);
+        if (rc != NGX_HTTP_WAPRESS_MUSTACHE_OK) {
+            return rc;
         }
     }
 
@@ -1279,16 +1281,22 @@ static int
 ngx_http_wapress_mustache_write(ngx_http_wapress_mustache_out_t *out,
     const void *p, size_t len)
 {
+    /* out->max: stop before writing past it, and before growing */
+
+    if (out->max && len > out->max - (size_t) (out->pos - out->start)) {
+        return NGX_HTTP_WAPRESS_MUSTACHE_TOO_LARGE;
+    }
+
     if ((size_t) (out->end - out->pos) < len
         && ngx_http_wapress_mustache_grow(out, len) != 0)
     {
-        return -1;
+        return NGX_HTTP_WAPRESS_MUSTACHE_NOMEM;
     }
 
     memcpy(out->pos, p, len);
     out->pos += len;
 
-    return 0;
+    return NGX_HTTP_WAPRESS_MUSTACHE_OK;
 }
 
 
@@ -1323,6 +1331,10 @@ ngx_http_wapress_mustache_grow(ngx_http_wapress_mustache_out_t *out,
         }
 
         size *= 2;
+    }
+
+    if (out->max && size > out->max && used + n <= out->max) {
+        size = out->max;
     }
 
     p = out->alloc(out->alloc_data, size);

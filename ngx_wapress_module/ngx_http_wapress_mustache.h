@@ -22,6 +22,7 @@
 #define NGX_HTTP_WAPRESS_MUSTACHE_NOMEM        -1
 #define NGX_HTTP_WAPRESS_MUSTACHE_TOO_DEEP     -2
 #define NGX_HTTP_WAPRESS_MUSTACHE_TOO_LONG     -3
+#define NGX_HTTP_WAPRESS_MUSTACHE_TOO_LARGE    -4
 
 /* nested sections (compile and render) and nested partials (render) */
 #define NGX_HTTP_WAPRESS_MUSTACHE_MAX_SECTIONS  64
@@ -75,6 +76,7 @@ typedef struct {
     unsigned char                         *end;
     ngx_http_wapress_mustache_alloc_pt     alloc;        /* for growth */
     void                                  *alloc_data;
+    size_t                                 max;          /* 0: no limit */
 } ngx_http_wapress_mustache_out_t;
 
 
@@ -89,9 +91,12 @@ ngx_http_wapress_mustache_t *ngx_http_wapress_mustache_compile(
 /*
  * Appends the rendering to out (growing it through out->alloc by
  * doubling: a new block, a copy, the old block abandoned).  Returns
- * NGX_HTTP_WAPRESS_MUSTACHE_OK, _NOMEM, _TOO_DEEP or _TOO_LONG (more than
- * MAX_VISITS nodes and section repetitions); on failure the output
- * written so far is incomplete and should be discarded.
+ * NGX_HTTP_WAPRESS_MUSTACHE_OK, _NOMEM, _TOO_DEEP, _TOO_LONG (more than
+ * MAX_VISITS nodes and section repetitions) or _TOO_LARGE (the output
+ * would pass out->max bytes: rendering stops there, so a small value
+ * repeated by nested sections cannot build a huge intermediate); on
+ * failure the output written so far is incomplete and should be
+ * discarded.
  */
 int ngx_http_wapress_mustache_render(const ngx_http_wapress_mustache_t *tpl,
     json_t *root, ngx_http_wapress_mustache_out_t *out);

@@ -3,7 +3,7 @@
 
 use t::WapressTest;
 
-plan tests => repeat_each() * (blocks() * 2 + 1);
+plan tests => repeat_each() * (blocks() * 2 + 3);
 
 run_tests();
 
@@ -184,8 +184,8 @@ invalid or repeated parameter "requird" of fragment "x"
         wapress_fragment inner t030:inner;
     }
 --- must_die
---- error_log
-marker names fragment "outer", which is not defined
+--- error_log eval
+qr{\[emerg\] .*layout\.html", line 1: marker names fragment "outer", which is defined at an enclosing level but hidden by the location's own wapress_fragment \(fragments are not merged: a location that defines any defines all\) in .*nginx\.conf:\d+}
 
 
 
@@ -236,3 +236,70 @@ qr{\[warn\] .*wapress: template ".*/html/main\.mustache": partial ".*/html/nothe
 --- must_die
 --- error_log
 invalid fragment name "a b"
+
+
+
+=== TEST 17: a marker naming no fragment at any level says where
+--- user_files
+>>> layout.html
+<!--# wapress fragment="elsewhere" -->
+--- config
+    location = /t {
+        wapress_layout ../html/layout.html;
+        wapress_fragment inner t030:inner;
+    }
+--- must_die
+--- error_log eval
+qr{\[emerg\] .*line 1: marker names fragment "elsewhere", which is not defined by a wapress_fragment of the location in .*nginx\.conf:\d+}
+
+
+
+=== TEST 18: a fragment hidden by a nested location's own ones
+--- user_files
+>>> layout.html
+<!--# wapress fragment="outer" -->
+--- config
+    location /t {
+        wapress_fragment outer t030:outer;
+
+        location = /t/x {
+            wapress_layout ../html/layout.html;
+            wapress_fragment inner t030:inner;
+        }
+    }
+--- must_die
+--- error_log eval
+qr{\[emerg\] .*marker names fragment "outer", which is defined at an enclosing level but hidden .* in .*nginx\.conf:\d+}
+
+
+
+=== TEST 19: a cache zone named but never given a size
+--- config
+    location = /t {
+        wapress_cache zone=nosize valid=1s;
+    }
+--- must_die
+--- error_log eval
+qr{\[emerg\] .*wapress_cache zone "nosize" is never given a size: one wapress_cache must declare it as zone=nosize:SIZE in .*nginx\.conf:\d+}
+
+
+
+=== TEST 20: a zone named here and sized elsewhere is fine
+--- http_config
+    wapress_cache zone=t030sized:1m valid=1s;
+--- user_files
+>>> layout.html
+[<!--# wapress fragment="x" -->]
+--- config
+    location = /t {
+        wapress_layout ../html/layout.html;
+        wapress_cache zone=t030sized valid=0;
+        wapress_fragment x t030:none default=d;
+    }
+--- request
+GET /t
+--- response_body
+[d]
+--- no_error_log
+[emerg]
+[error]

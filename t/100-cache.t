@@ -403,7 +403,7 @@ qr/\[emerg\] .*\Q"wapress_cache" directive takes no parameters after "off"\E/
 --- config
 --- must_die
 --- error_log eval
-qr/\[emerg\] .*\Qzero size shared memory zone "t100nosize"\E/
+qr/\[emerg\] .*wapress_cache zone "t100nosize" is never given a size: .* in .*nginx\.conf:\d+/
 
 
 

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <ngx_http_wapress_mustache.h>
+#include <ngx_http_wapress_json.h>
 
 
 typedef struct ngx_http_wapress_mustache_test_block_s
@@ -57,6 +58,11 @@ static void ngx_http_wapress_mustache_test_deep(void);
 static void ngx_http_wapress_mustache_test_work(void);
 static void ngx_http_wapress_mustache_test_growth(void);
 static void ngx_http_wapress_mustache_test_nomem(void);
+static void ngx_http_wapress_mustache_test_limit(void);
+static void ngx_http_wapress_mustache_test_decode(void);
+static void ngx_http_wapress_mustache_test_same(const char *desc,
+    const char *text, size_t len);
+static void *ngx_http_wapress_mustache_test_count(void *data, size_t size);
 static void ngx_http_wapress_mustache_test_loader(void);
 static void ngx_http_wapress_mustache_test_seed(const char *dir);
 static char *ngx_http_wapress_mustache_test_read(const char *dir,
@@ -163,6 +169,8 @@ main(int argc, char **argv)
     ngx_http_wapress_mustache_test_work();
     ngx_http_wapress_mustache_test_growth();
     ngx_http_wapress_mustache_test_nomem();
+    ngx_http_wapress_mustache_test_limit();
+    ngx_http_wapress_mustache_test_decode();
     ngx_http_wapress_mustache_test_loader();
     ngx_http_wapress_mustache_test_seed(argv[1]);
 
@@ -355,6 +363,7 @@ ngx_http_wapress_mustache_test_growth(void)
     out.end = one + 1;
     out.alloc = ngx_http_wapress_mustache_test_alloc;
     out.alloc_data = NULL;
+    out.max = 0;
 
     rc = tpl ? ngx_http_wapress_mustache_render(tpl, root, &out) : -100;
 
@@ -413,6 +422,194 @@ ngx_http_wapress_mustache_test_nomem(void)
                                       "render: NOMEM (%d)", rc);
 
     json_decref(root);
+}
+
+
+/*
+ * out.max bounds the output: a small value repeated by a section stops
+ * at the limit, having allocated about the limit, not the whole output
+ */
+
+static void
+ngx_http_wapress_mustache_test_limit(void)
+{
+    int                                  rc;
+    char                                *s;
+    size_t                               i, allocated;
+    json_t                              *root, *a;
+    ngx_http_wapress_mustache_t         *tpl;
+    ngx_http_wapress_mustache_out_t      out;
+    ngx_http_wapress_mustache_compile_t  cc;
+
+    s = malloc(10240 + 1);
+    memset(s, 's', 10240);
+    s[10240] = '\0';
+
+    root = json_object();
+    a = json_array();
+    json_object_set_new(root, "a", a);
+    json_object_set_new(root, "s", json_string(s));
+
+    for (i = 0; i < 1000; i++) {
+        json_array_append_new(a, json_integer(1));
+    }
+
+    memset(&cc, 0, sizeof(cc));
+    cc.alloc = ngx_http_wapress_mustache_test_alloc;
+
+    tpl = ngx_http_wapress_mustache_compile(&cc, "{{#a}}{{{s}}}{{/a}}", 19);
+
+    /* 10 MB of output, limited to 64 KB */
+
+    allocated = 0;
+    memset(&out, 0, sizeof(out));
+    out.alloc = ngx_http_wapress_mustache_test_count;
+    out.alloc_data = &allocated;
+    out.max = 65536;
+
+    rc = ngx_http_wapress_mustache_render(tpl, root, &out);
+
+    ngx_http_wapress_mustache_test_ok(
+        rc == NGX_HTTP_WAPRESS_MUSTACHE_TOO_LARGE
+        && (size_t) (out.pos - out.start) <= 65536
+        && allocated <= 2 * 65536,
+        "limit: TOO_LARGE (%d), %zu bytes written, %zu allocated", rc,
+        (size_t) (out.pos - out.start), allocated);
+
+    /* exactly the limit passes, one byte less does not */
+
+    json_array_clear(a);
+
+    for (i = 0; i < 6; i++) {
+        json_array_append_new(a, json_integer(1));
+    }
+
+    memset(&out, 0, sizeof(out));
+    out.alloc = ngx_http_wapress_mustache_test_alloc;
+    out.max = 6 * 10240;
+
+    rc = ngx_http_wapress_mustache_render(tpl, root, &out);
+
+    ngx_http_wapress_mustache_test_ok(rc == NGX_HTTP_WAPRESS_MUSTACHE_OK
+        && (size_t) (out.pos - out.start) == 6 * 10240,
+        "limit: output of exactly out.max renders (%d)", rc);
+
+    memset(&out, 0, sizeof(out));
+    out.alloc = ngx_http_wapress_mustache_test_alloc;
+    out.max = 6 * 10240 - 1;
+
+    rc = ngx_http_wapress_mustache_render(tpl, root, &out);
+
+    ngx_http_wapress_mustache_test_ok(
+        rc == NGX_HTTP_WAPRESS_MUSTACHE_TOO_LARGE,
+        "limit: one byte over out.max is TOO_LARGE (%d)", rc);
+
+    free(s);
+    json_decref(root);
+}
+
+
+/*
+ * ngx_http_wapress_json_load() accepts what json_loadb(JSON_DECODE_ANY)
+ * accepts and builds equal values (fuzz/json_fragment.c checks the same
+ * on generated inputs; these are the edges)
+ */
+
+static void
+ngx_http_wapress_mustache_test_decode(void)
+{
+    char         *deep;
+    size_t        i, n;
+    const char  **t;
+
+    static const char  *cases[] = {
+        "", " ", "0", "-0", "01", "-", "1.", ".5", "1.5", "1e5", "1E+5",
+        "-1.5e-3", "1e", "1e+", "2.", "00", "-01", "1.0e-0",
+        "9223372036854775807", "9223372036854775808",
+        "-9223372036854775808", "-9223372036854775809",
+        "123456789012345678901234567890", "1e400", "-1e400", "1e-400",
+        "0.1234567890123456789012345678901234567890123456789012345678901234567",
+        "true", "tru", "truex", "false", "null", "nul", "nulll",
+        "[]", "[1,2]", "[1,2,]", "[,]", "[1 2]", "[", "]", " [ 1 , [ ] ] ",
+        "{}", "{\"a\":1}", "{\"a\":1,}", "{\"a\" 1}", "{\"a\":}", "{1:2}",
+        "{\"a\":1,\"a\":2}", "{\"a\":{\"b\":[true,false,null]}}",
+        "{\"\":0}", "{\"a\"", "{\"a\":1", "{\"a\":1 \"b\":2}",
+        "\"\"", "\"abc", "\"a\\qb\"", "\"\\/\\b\\f\\n\\r\\t\\\"\\\\\"",
+        "\"\\u0041\\u00e9\\u20AC\"", "\"\\u0000\"", "{\"a\\u0000b\":1}",
+        "\"\\ud800\"", "\"\\ud800\\udc00\"", "\"\\udc00\"",
+        "\"\\ud800\\u0041\"", "\"\\uD83D\\uDE00\"", "\"\\u12\"",
+        "\"\\u12G4\"", "\"\\ud800x\"",
+        "\"\xc3\xa9\"", "\"\xc0\xaf\"", "\"\xc3\"", "\"\xed\xa0\x80\"",
+        "\"\xf4\x90\x80\x80\"", "\"\xf0\x9f\x98\x80\"", "\"\xe0\x80\xaf\"",
+        "\"\xf0\x80\x80\x80\"", "\"\xff\"", "\"\x01\"", "\"\x7f\"",
+        "\"a\nb\"", "[1] x", "[1] ", "1 2", " \n[\t1\r]\n",
+        "{\"k\":[{\"x\":[]}],\"n\":-12.5e+2}", "\xc3\xa9", "[\"\xe2\x82\xac\"]",
+        NULL
+    };
+
+    for (t = cases; *t != NULL; t++) {
+        ngx_http_wapress_mustache_test_same(*t, *t, strlen(*t));
+    }
+
+    ngx_http_wapress_mustache_test_same("a NUL byte in a string",
+                                        "\"a\0b\"", 5);
+    ngx_http_wapress_mustache_test_same("a NUL byte after the value",
+                                        "[1]\0", 4);
+
+    /* 2048 values deep is the limit: 2047 arrays and a number, then one
+     * array more */
+
+    n = 2048;
+    deep = malloc(2 * n + 2);
+
+    for (i = 0; i < 2; i++) {
+        memset(deep, '[', n - 1 + i);
+        deep[n - 1 + i] = '1';
+        memset(deep + n + i, ']', n - 1 + i);
+
+        ngx_http_wapress_mustache_test_same(i ? "2049 deep" : "2048 deep",
+                                            deep, 2 * (n - 1 + i) + 1);
+    }
+
+    free(deep);
+}
+
+
+static void
+ngx_http_wapress_mustache_test_same(const char *desc, const char *text,
+    size_t len)
+{
+    int            same;
+    char           name[44];
+    size_t         i;
+    json_t        *a, *b;
+    json_error_t   ea, eb;
+
+    /* printable, for the TAP line */
+
+    for (i = 0; i < 40 && desc[i]; i++) {
+        name[i] = (desc[i] >= 0x20 && desc[i] < 0x7f) ? desc[i] : '?';
+    }
+
+    strcpy(name + i, desc[i] ? "..." : "");
+
+    a = ngx_http_wapress_json_load(text, len, &ea);
+    b = json_loadb(text, len, JSON_DECODE_ANY, &eb);
+
+    same = (a == NULL && b == NULL)
+           || (a != NULL && b != NULL && json_equal(a, b));
+
+    ngx_http_wapress_mustache_test_ok(same && (a != NULL || ea.text[0]),
+                                      "json: %s as jansson: %s%s%s", name,
+                                      b ? "accepted" : "refused (",
+                                      b ? "" : eb.text, b ? "" : ")");
+
+    if (!same) {
+        printf("# ours: %s\n", a ? "accepted" : ea.text);
+    }
+
+    json_decref(a);
+    json_decref(b);
 }
 
 
@@ -505,7 +702,8 @@ ngx_http_wapress_mustache_test_seed(const char *dir)
 
         if (i > 0) {
             if (strcmp(slots[i][2], "json") == 0) {
-                root = json_loadb(val, val_len, JSON_DECODE_ANY, &jerr);
+                /* as the module decodes it */
+                root = ngx_http_wapress_json_load(val, val_len, &jerr);
 
             } else {
                 root = json_stringn(val, val_len);
@@ -781,6 +979,17 @@ ngx_http_wapress_mustache_test_alloc(void *data, size_t size)
     ngx_http_wapress_test_blocks = b;
 
     return &b->align;
+}
+
+
+/* the alloc of test_limit: counts into *(size_t *) data */
+
+static void *
+ngx_http_wapress_mustache_test_count(void *data, size_t size)
+{
+    *(size_t *) data += size;
+
+    return ngx_http_wapress_mustache_test_alloc(NULL, size);
 }
 
 

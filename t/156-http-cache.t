@@ -113,7 +113,7 @@ $main::Etag = main::etag();
 Test::More::like($main::Etag, qr/^"wp-[0-9a-f]{16}"$/, "an ETag");
 Test::More::is(main::etag(), $main::Etag, "the same twice");
 my $r = main::get('/p', "If-None-Match: $main::Etag\r\n");
-Test::More::like($r, qr{^HTTP/1\.1 304 }, "304");
+Test::More::like($r, qr{^HTTP/1\.1 304 }, "answered 304");
 Test::More::like($r, qr/\r\n\r\n\z/, "no body");
 $r = main::get('/p', "If-None-Match: \"wp-0000000000000000\"\r\n");
 Test::More::like($r, qr{^HTTP/1\.1 200 }, "another ETag: 200");

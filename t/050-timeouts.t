@@ -62,8 +62,8 @@ GET /p/a
 --- error_log
 wapress: fragment "x" key "t050:a": timed out after 300ms, using the default
 --- no_error_log
-[error]
 [alert]
+[crit]
 
 
 
@@ -73,8 +73,9 @@ GET /r/b
 --- error_code: 503
 --- response_body_like: 503 Service
 --- timeout: 2
---- error_log
-wapress: fragment "x" key "t050:b": timed out after 300ms, the page is 503
+--- error_log eval
+[qr/wapress: fragment "x" key "t050:b": .*(timed out after 300ms|a reply due for \d+ms \(limit 400ms\), connection dropped), the page is 503/,
+ qr/\[error\] .*wapress: redis 127\.0\.0\.1:\d+: a reply due for \d+ms \(limit 400ms\), connection dropped/]
 --- no_error_log
 [alert]
 [crit]

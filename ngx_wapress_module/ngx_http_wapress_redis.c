@@ -424,22 +424,31 @@ ngx_http_wapress_redis_ready(ngx_http_wapress_redis_link_t *link)
  * was healthy, or a healthy one lost: the next attempt waits 100 ms,
  * doubled for each consecutive failure, up to 5 s; but when a healthy
  * connection dropped (Redis restarted, or closed an idle client) the
- * first new attempt is made at once.  One line per attempt; the same
- * failure as the previous one is logged at the info level only, so that
- * a server that stays down logs one error.
+ * first new attempt is made at once.  One line per attempt; a failure
+ * of the same kind as the previous one ("connection lost: ...", "connect
+ * failed: ...") is logged at the info level only, so that a server that
+ * stays down logs one error.
  */
 
 static void
 ngx_http_wapress_redis_fail(ngx_http_wapress_redis_conn_t *conn, u_char *text)
 {
-    size_t      len;
-    ngx_uint_t  level;
+    size_t       len;
+    u_char      *colon;
+    ngx_uint_t   level;
 
     len = ngx_min(ngx_strlen(text), NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN - 1);
 
+    /* the same kind: the text up to its first ":" ("connection lost") */
+
+    colon = ngx_strlchr(text, text + len, ':');
+
+    if (colon == NULL) {
+        colon = text + len;
+    }
+
     if (conn->failures
-        && ngx_strncmp(conn->errstr, text, len) == 0
-        && conn->errstr[len] == '\0')
+        && ngx_strncmp(conn->errstr, text, colon - text + 1) == 0)
     {
         level = NGX_LOG_INFO;
 

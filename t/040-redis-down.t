@@ -123,7 +123,7 @@ GET /t
 --- response_body
 [down]
 --- error_log eval
-qr/\[warn\] .*wapress: fragment "a" key "t040:a": Redis connection lost: .*using the default/
+qr/\[warn\] .*wapress: fragment "a" key "t040:a": .*connection lost: .*using the default/
 --- no_error_log
 [alert]
 [crit]

@@ -7,7 +7,7 @@ use t::WapressTest;
 use Time::HiRes qw(sleep);
 
 repeat_each(1);
-plan tests => repeat_each() * (blocks() * 4 + 2);
+plan tests => repeat_each() * (blocks() * 4 + 3);
 
 our $Port = $ENV{TEST_NGINX_REDIS_PAUSE_PORT} ||= 6396;
 stop_redis($Port);

@@ -4,7 +4,7 @@
 
 use t::WapressTest;
 
-plan tests => repeat_each() * (blocks() * 5);
+plan tests => repeat_each() * (blocks() * 5 + 1);
 
 our $AuthPort = $ENV{TEST_NGINX_REDIS_AUTH_PORT};
 redis_session($AuthPort, ['AUTH', 's3cret'], ['SET', 't070:k', 'secret value']);

@@ -7,11 +7,11 @@
  * right.  A connect that fails or times out, a setup that fails, and a
  * connection lost before it was healthy start an exponential backoff
  * (100 ms, doubling up to 5 s; the same failure again logs at the info
- * level only); losing a healthy connection retries once at once.  A
- * watchdog drops a connection whose oldest reply due is older than any
- * page waits.  The socket's events are in _redis_event.c, the commands
- * in _redis_cmd.c, the directive in _redis_conf.c.  Nothing here blocks
- * the worker: host names are resolved at configuration time.
+ * level only); losing a healthy connection retries once at once.  The
+ * socket's events and the link's timer (connect deadline, the watchdog)
+ * are in _redis_event.c, the commands in _redis_cmd.c, the directive in
+ * _redis_conf.c.  Nothing here blocks the worker: host names are
+ * resolved at configuration time.
  */
 
 
@@ -35,11 +35,9 @@ static void ngx_http_wapress_redis_connected(const redisAsyncContext *ac,
     int status);
 static void ngx_http_wapress_redis_ready(ngx_http_wapress_redis_link_t *link);
 static void ngx_http_wapress_redis_fail(ngx_http_wapress_redis_conn_t *conn,
-    u_char *text);
+    u_char *text, ngx_uint_t level);
 static void ngx_http_wapress_redis_reason(ngx_http_wapress_redis_link_t *link,
     const redisAsyncContext *ac, u_char *buf);
-static void ngx_http_wapress_redis_watchdog(
-    ngx_http_wapress_redis_link_t *link);
 
 
 redisAsyncContext *
@@ -147,7 +145,8 @@ ngx_http_wapress_redis_connect(ngx_http_wapress_redis_conn_t *conn,
 
     if (ac == NULL) {
         ngx_http_wapress_redis_fail(conn,
-                                    (u_char *) "connect failed: no memory");
+                                    (u_char *) "connect failed: no memory",
+                                    NGX_LOG_ERR);
         return NGX_ERROR;
     }
 
@@ -158,7 +157,7 @@ ngx_http_wapress_redis_connect(ngx_http_wapress_redis_conn_t *conn,
 
         redisAsyncFree(ac);
 
-        ngx_http_wapress_redis_fail(conn, text);
+        ngx_http_wapress_redis_fail(conn, text, NGX_LOG_ERR);
         return NGX_ERROR;
     }
 
@@ -174,7 +173,8 @@ ngx_http_wapress_redis_connect(ngx_http_wapress_redis_conn_t *conn,
     if (link == NULL) {
         redisAsyncFree(ac);
         ngx_http_wapress_redis_fail(conn,
-                                    (u_char *) "connect failed: no memory");
+                                    (u_char *) "connect failed: no memory",
+                                    NGX_LOG_ERR);
         return NGX_ERROR;
     }
 
@@ -184,7 +184,8 @@ ngx_http_wapress_redis_connect(ngx_http_wapress_redis_conn_t *conn,
         ngx_free(link);
         redisAsyncFree(ac);
         ngx_http_wapress_redis_fail(conn, (u_char *)
-                                    "connect failed: no free connection");
+                                    "connect failed: no free connection",
+                                    NGX_LOG_ERR);
         return NGX_ERROR;
     }
 
@@ -340,7 +341,7 @@ ngx_http_wapress_redis_setup_reply(redisAsyncContext *ac, void *r,
                          (u_char *) reply->str);
         *p = '\0';
 
-        ngx_http_wapress_redis_drop(link, 1, text);
+        ngx_http_wapress_redis_drop(link, NGX_LOG_ERR, text);
         return;
     }
 
@@ -431,11 +432,11 @@ ngx_http_wapress_redis_ready(ngx_http_wapress_redis_link_t *link)
  */
 
 static void
-ngx_http_wapress_redis_fail(ngx_http_wapress_redis_conn_t *conn, u_char *text)
+ngx_http_wapress_redis_fail(ngx_http_wapress_redis_conn_t *conn, u_char *text,
+    ngx_uint_t level)
 {
-    size_t       len;
-    u_char      *colon;
-    ngx_uint_t   level;
+    size_t   len;
+    u_char  *colon;
 
     len = ngx_min(ngx_strlen(text), NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN - 1);
 
@@ -451,9 +452,6 @@ ngx_http_wapress_redis_fail(ngx_http_wapress_redis_conn_t *conn, u_char *text)
         && ngx_strncmp(conn->errstr, text, colon - text + 1) == 0)
     {
         level = NGX_LOG_INFO;
-
-    } else {
-        level = NGX_LOG_ERR;
     }
 
     if (conn->failures++ == 0) {
@@ -479,7 +477,7 @@ ngx_http_wapress_redis_fail(ngx_http_wapress_redis_conn_t *conn, u_char *text)
 
 void
 ngx_http_wapress_redis_drop(ngx_http_wapress_redis_link_t *link,
-    ngx_uint_t failed, u_char *text)
+    ngx_uint_t level, u_char *text)
 {
     redisAsyncContext              *ac;
     ngx_http_wapress_redis_conn_t  *conn;
@@ -491,9 +489,9 @@ ngx_http_wapress_redis_drop(ngx_http_wapress_redis_link_t *link,
     conn = link->conn;
     ac = link->ac;
 
-    if (failed) {
+    if (level != NGX_LOG_INFO) {
         conn->lost = link->ready;
-        ngx_http_wapress_redis_fail(conn, text);
+        ngx_http_wapress_redis_fail(conn, text, level);
         conn->lost = 0;
 
     } else {
@@ -542,7 +540,8 @@ ngx_http_wapress_redis_abort(ngx_http_wapress_redis_link_t *link)
 
     conn = link->conn;
 
-    ngx_http_wapress_redis_fail(conn, (u_char *) "event registration failed");
+    ngx_http_wapress_redis_fail(conn, (u_char *) "event registration failed",
+                                NGX_LOG_ERR);
 
     ngx_cpystrn(link->reason, (u_char *) "event registration failed",
                 NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN);
@@ -632,7 +631,7 @@ ngx_http_wapress_redis_ev_cleanup(void *data)
     if (!link->closing && !conn->exiting) {
         /* a healthy connection lost retries at once, others back off */
         conn->lost = link->ready;
-        ngx_http_wapress_redis_fail(conn, text);
+        ngx_http_wapress_redis_fail(conn, text, NGX_LOG_ERR);
         conn->lost = 0;
     }
 
@@ -701,121 +700,6 @@ ngx_http_wapress_redis_reason(ngx_http_wapress_redis_link_t *link,
                      link->connected ? "connection lost" : "connect failed",
                      ac->c.err ? ac->c.errstr : "closed");
     *p = '\0';
-}
-
-
-/*
- * The connect deadline (it covers the setup commands too); the stall
- * watchdog of a ready connection; or an abort posted by an event hook.
- */
-
-void
-ngx_http_wapress_redis_link_handler(ngx_event_t *ev)
-{
-    u_char                         *p;
-    ngx_http_wapress_redis_link_t  *link;
-    u_char                          text[NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN];
-
-    link = ev->data;
-
-    if (ev->timedout && link->ready) {
-        ev->timedout = 0;
-        ngx_http_wapress_redis_watchdog(link);
-        return;
-    }
-
-    if (ev->timedout) {
-        ev->timedout = 0;
-
-        if (link->connected) {
-            p = ngx_snprintf(text, NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN - 1,
-                             "no reply to %s in %Mms",
-                             link->conn->server->password.len
-                             ? "AUTH" : (link->conn->server->db ? "SELECT"
-                                                                : "PING"),
-                             link->timeout);
-
-        } else {
-            p = ngx_snprintf(text, NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN - 1,
-                             "connect timed out (%Mms)", link->timeout);
-        }
-
-        *p = '\0';
-
-        ngx_http_wapress_redis_drop(link, 1, text);
-        return;
-    }
-
-    /* posted by ngx_http_wapress_redis_abort() */
-
-    link->busy++;
-
-    redisAsyncFree(link->ac);
-
-    ngx_http_wapress_redis_release(link);
-}
-
-
-/*
- * The stall watchdog judges a connection by the age of its oldest reply
- * due, not by the time since something was read: a server that answers
- * slowly but steadily reads something every few milliseconds while its
- * backlog grows.  A reply due for longer than the longest
- * wapress_redis_timeout of the locations that use this server is of use
- * to nobody, and so is every reply behind it: the connection is dropped
- * (the next command reconnects at once) instead of making each new page
- * wait its deadline behind the backlog.
- */
-
-static void
-ngx_http_wapress_redis_watchdog(ngx_http_wapress_redis_link_t *link)
-{
-    u_char                         *p;
-    ngx_msec_t                      since, age, stall;
-    ngx_http_wapress_redis_conn_t  *conn;
-    u_char                          text[NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN];
-
-    conn = link->conn;
-    stall = ngx_http_wapress_redis_stall(conn->server);
-
-    since = ngx_http_wapress_redis_cmd_oldest(conn);
-
-    if (since) {
-        /* written while connecting: due from when the link was ready */
-
-        if ((ngx_msec_int_t) (link->ready_at - since) > 0) {
-            since = link->ready_at;
-        }
-
-    } else if (link->ac->replies.head != NULL) {
-        /*
-         * replies due to commands that are not ours: due at least since
-         * the last read, or since the first of them was queued
-         */
-        since = link->last_read;
-
-        if ((ngx_msec_int_t) (link->due_since - since) > 0) {
-            since = link->due_since;
-        }
-
-    } else {
-        /* nothing due: addWrite arms the watchdog again */
-        return;
-    }
-
-    age = ngx_current_msec - since;
-
-    if (age < stall) {
-        ngx_add_timer(&link->ev, stall - age);
-        return;
-    }
-
-    p = ngx_snprintf(text, NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN - 1,
-                     "a reply due for %Mms (limit %Mms), connection "
-                     "dropped", age, stall);
-    *p = '\0';
-
-    ngx_http_wapress_redis_drop(link, 1, text);
 }
 
 

@@ -9,7 +9,8 @@
  * a string reply whose announced length is over the limit of the command
  * it answers is not read (the connection is dropped before hiredis
  * gathers it), and a read buffer that grew large is given back once it
- * is empty.
+ * is empty.  The link's own timer is handled here too: the connect
+ * deadline, then the stall watchdog.
  */
 
 
@@ -43,6 +44,8 @@ static ngx_int_t ngx_http_wapress_redis_check_reply(
     ngx_http_wapress_redis_link_t *link);
 static void ngx_http_wapress_redis_shrink(ngx_http_wapress_redis_link_t *link);
 static void ngx_http_wapress_redis_write_handler(ngx_event_t *wev);
+static void ngx_http_wapress_redis_watchdog(
+    ngx_http_wapress_redis_link_t *link);
 
 
 ngx_connection_t *
@@ -418,7 +421,7 @@ ngx_http_wapress_redis_check_reply(ngx_http_wapress_redis_link_t *link)
                      "connection dropped", len, limit);
     *p = '\0';
 
-    ngx_http_wapress_redis_drop(link, 0, text);
+    ngx_http_wapress_redis_drop(link, NGX_LOG_INFO, text);
 
     return NGX_DECLINED;
 }
@@ -500,4 +503,121 @@ ngx_http_wapress_redis_write_handler(ngx_event_t *wev)
     link->writing = 0;
 
     ngx_http_wapress_redis_release(link);
+}
+
+
+/*
+ * The connect deadline (it covers the setup commands too); the stall
+ * watchdog of a ready connection; or an abort posted by an event hook.
+ */
+
+void
+ngx_http_wapress_redis_link_handler(ngx_event_t *ev)
+{
+    u_char                         *p;
+    ngx_http_wapress_redis_link_t  *link;
+    u_char                          text[NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN];
+
+    link = ev->data;
+
+    if (ev->timedout && link->ready) {
+        ev->timedout = 0;
+        ngx_http_wapress_redis_watchdog(link);
+        return;
+    }
+
+    if (ev->timedout) {
+        ev->timedout = 0;
+
+        if (link->connected) {
+            p = ngx_snprintf(text, NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN - 1,
+                             "no reply to %s in %Mms",
+                             link->conn->server->password.len
+                             ? "AUTH" : (link->conn->server->db ? "SELECT"
+                                                                : "PING"),
+                             link->timeout);
+
+        } else {
+            p = ngx_snprintf(text, NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN - 1,
+                             "connect timed out (%Mms)", link->timeout);
+        }
+
+        *p = '\0';
+
+        ngx_http_wapress_redis_drop(link, NGX_LOG_ERR, text);
+        return;
+    }
+
+    /* posted by ngx_http_wapress_redis_abort() */
+
+    link->busy++;
+
+    redisAsyncFree(link->ac);
+
+    ngx_http_wapress_redis_release(link);
+}
+
+
+/*
+ * The stall watchdog judges a connection by the age of its oldest reply
+ * due, not by the time since something was read: a server that answers
+ * slowly but steadily reads something every few milliseconds while its
+ * backlog grows.  A reply due for longer than the longest
+ * wapress_redis_timeout of the locations that use this server is of use
+ * to nobody, and so is every reply behind it: the connection is dropped
+ * (the next command reconnects at once) instead of making each new page
+ * wait its deadline behind the backlog.
+ */
+
+static void
+ngx_http_wapress_redis_watchdog(ngx_http_wapress_redis_link_t *link)
+{
+    u_char                         *p;
+    ngx_msec_t                      since, age, stall;
+    ngx_http_wapress_redis_conn_t  *conn;
+    u_char                          text[NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN];
+
+    conn = link->conn;
+    stall = ngx_http_wapress_redis_stall(conn->server);
+
+    since = ngx_http_wapress_redis_cmd_oldest(conn);
+
+    if (since) {
+        /* written while connecting: due from when the link was ready */
+
+        if ((ngx_msec_int_t) (link->ready_at - since) > 0) {
+            since = link->ready_at;
+        }
+
+    } else if (link->ac->replies.head != NULL) {
+        /*
+         * replies due to commands that are not ours: due at least since
+         * the last read, or since the first of them was queued
+         */
+        since = link->last_read;
+
+        if ((ngx_msec_int_t) (link->due_since - since) > 0) {
+            since = link->due_since;
+        }
+
+    } else {
+        /* nothing due: addWrite arms the watchdog again */
+        return;
+    }
+
+    age = ngx_current_msec - since;
+
+    if (age < stall) {
+        ngx_add_timer(&link->ev, stall - age);
+        return;
+    }
+
+    p = ngx_snprintf(text, NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN - 1,
+                     "a reply due for %Mms (limit %Mms), connection "
+                     "dropped", age, stall);
+    *p = '\0';
+
+    /* warn: the pages waiting on it have logged their timeouts already */
+
+    ngx_http_wapress_redis_drop(link, NGX_LOG_WARN, text);
 }

@@ -121,13 +121,15 @@ redisAsyncContext *ngx_http_wapress_redis_get(
     ngx_log_t *log, const char **err);
 
 /*
- * Ends a link on purpose; its commands fail, saying "text".  A "failed"
- * link counts for the backoff and logs an error; else (a reply over its
- * limit: not the server's fault) it is logged at the info level and the
- * next command reconnects at once.
+ * Ends a link on purpose; its commands fail, saying "text".  At "level"
+ * NGX_LOG_ERR or NGX_LOG_WARN it is a failure: it counts for the backoff
+ * and is logged at that level (a failure of the same kind as the last
+ * one at info); at NGX_LOG_INFO (a reply over its limit: not the
+ * server's fault) it is logged at info and the next command reconnects
+ * at once.
  */
 void ngx_http_wapress_redis_drop(ngx_http_wapress_redis_link_t *link,
-    ngx_uint_t failed, u_char *text);
+    ngx_uint_t level, u_char *text);
 
 /* one of our frames leaves: frees a link that died meanwhile */
 void ngx_http_wapress_redis_release(ngx_http_wapress_redis_link_t *link);

@@ -62,8 +62,8 @@ GET /p/a
 --- error_log
 wapress: fragment "x" key "t050:a": timed out after 300ms, using the default
 --- no_error_log
+[error]
 [alert]
-[crit]
 
 
 
@@ -75,7 +75,7 @@ GET /r/b
 --- timeout: 2
 --- error_log eval
 [qr/wapress: fragment "x" key "t050:b": .*(timed out after 300ms|a reply due for \d+ms \(limit 400ms\), connection dropped), the page is 503/,
- qr/\[error\] .*wapress: redis 127\.0\.0\.1:\d+: a reply due for \d+ms \(limit 400ms\), connection dropped/]
+ qr/\[warn\] .*wapress: redis 127\.0\.0\.1:\d+: a reply due for \d+ms \(limit 400ms\), connection dropped/]
 --- no_error_log
 [alert]
 [crit]

@@ -193,6 +193,7 @@ ngx_http_wapress_redis_cmd_flush(ngx_http_wapress_redis_conn_t *conn)
 
         ngx_queue_remove(q);
         conn->nwaiting--;
+        cmd->waiting = 0;
 
         if (ngx_http_wapress_redis_cmd_write(conn, ac, cmd) != NGX_OK) {
             ngx_http_wapress_redis_cmd_failed(cmd,
@@ -222,18 +223,24 @@ ngx_http_wapress_redis_cmd_fail_waiting(ngx_http_wapress_redis_conn_t *conn,
 
     ngx_cpystrn(text, why, NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN);
 
+    /*
+     * they stay counted in nwaiting, and cancellable, until their turn:
+     * a handler may cancel another one of them
+     */
+
     waiting = conn->waiting;
     waiting.next->prev = &waiting;
     waiting.prev->next = &waiting;
 
     ngx_queue_init(&conn->waiting);
-    conn->nwaiting = 0;
 
     while (!ngx_queue_empty(&waiting)) {
         q = ngx_queue_head(&waiting);
         cmd = ngx_queue_data(q, ngx_http_wapress_redis_cmd_t, queue);
 
         ngx_queue_remove(q);
+        conn->nwaiting--;
+        cmd->waiting = 0;
 
         ngx_http_wapress_redis_cmd_failed(cmd, failure, text);
     }
@@ -328,6 +335,8 @@ ngx_http_wapress_redis_cmd_arg(u_char *p, ngx_str_t *arg)
 void
 ngx_http_wapress_redis_cancel(ngx_http_wapress_redis_cmd_t *cmd)
 {
+    /* in flight, or its handler runs: freed when that is over */
+
     if (cmd->waiting) {
         /* never written: forgotten at once */
         ngx_queue_remove(&cmd->queue);

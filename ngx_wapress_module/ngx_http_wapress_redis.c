@@ -380,7 +380,19 @@ ngx_http_wapress_redis_connected(const redisAsyncContext *ac, int status)
 
     if (link->setup == 0) {
         ngx_http_wapress_redis_ready(link);
+        return;
     }
+
+    /*
+     * The setup's replies are awaited as long as a page waits for a
+     * reply (the watchdog's limit), if that is longer than the connect
+     * timeout: a server paused for a moment is not a failed attempt.
+     */
+
+    link->timeout = ngx_max(link->timeout,
+                            ngx_http_wapress_redis_stall(link->conn->server));
+
+    ngx_add_timer(&link->ev, link->timeout);
 }
 
 

@@ -515,6 +515,7 @@ void
 ngx_http_wapress_redis_link_handler(ngx_event_t *ev)
 {
     u_char                         *p;
+    ngx_uint_t                      level;
     ngx_http_wapress_redis_link_t  *link;
     u_char                          text[NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN];
 
@@ -530,6 +531,9 @@ ngx_http_wapress_redis_link_handler(ngx_event_t *ev)
         ev->timedout = 0;
 
         if (link->connected) {
+            /* up, but not answering: like the watchdog, a warning */
+            level = NGX_LOG_WARN;
+
             p = ngx_snprintf(text, NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN - 1,
                              "no reply to %s in %Mms",
                              link->conn->server->password.len
@@ -538,13 +542,15 @@ ngx_http_wapress_redis_link_handler(ngx_event_t *ev)
                              link->timeout);
 
         } else {
+            level = NGX_LOG_ERR;
+
             p = ngx_snprintf(text, NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN - 1,
                              "connect timed out (%Mms)", link->timeout);
         }
 
         *p = '\0';
 
-        ngx_http_wapress_redis_drop(link, NGX_LOG_ERR, text);
+        ngx_http_wapress_redis_drop(link, level, text);
         return;
     }
 

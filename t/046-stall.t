@@ -65,7 +65,7 @@ GET /t
 --- response_body
 [none]
 --- error_log eval
-qr/\[error\] .*wapress: redis 127\.0\.0\.1:\d+: no reply to PING in 500ms/
+qr/\[warn\] .*wapress: redis 127\.0\.0\.1:\d+: no reply to PING in 500ms/
 --- no_error_log
 [alert]
 [crit]

@@ -654,7 +654,16 @@ ngx_http_wapress_redis_ev_cleanup(void *data)
         ngx_free(link);
     }
 
-    /* the commands that never reached the connection fail with it */
+    /*
+     * The commands that never reached the connection fail with it; but
+     * if a handler of its commands made a new one meanwhile, they go
+     * there.
+     */
+
+    if (conn->ac != NULL) {
+        ngx_http_wapress_redis_cmd_flush(conn);
+        return;
+    }
 
     ngx_http_wapress_redis_cmd_fail_waiting(conn,
                                             conn->exiting

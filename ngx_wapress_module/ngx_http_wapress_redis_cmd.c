@@ -260,13 +260,10 @@ ngx_http_wapress_redis_cmd_limit(ngx_http_wapress_redis_conn_t *conn,
 
     if (cb != NULL && cb->fn == ngx_http_wapress_redis_cmd_reply) {
         cmd = cb->privdata;
-
-        if (cmd->max_size) {
-            return cmd->max_size;
-        }
+        return cmd->max_size;
     }
 
-    /* not a command of ours, or one without a limit */
+    /* not a command of ours: the largest limit of the server's users */
 
     return conn->server->max_reply;
 }
@@ -392,9 +389,12 @@ ngx_http_wapress_redis_cmd_reply(redisAsyncContext *ac, void *r,
     }
 
     if (reply == NULL) {
+        /* a copy: conn->why may change while the handler runs */
+        ngx_cpystrn(text, ngx_http_wapress_redis_why(conn, ac),
+                    NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN);
+
         ngx_http_wapress_redis_cmd_failed(cmd, NGX_HTTP_WAPRESS_REDIS_LOST,
-                                          ngx_http_wapress_redis_why(conn,
-                                                                     ac));
+                                          text);
         goto flush;
     }
 

@@ -25,6 +25,16 @@
 #define NGX_HTTP_WAPRESS_REDIS_BACKOFF_MIN   100
 #define NGX_HTTP_WAPRESS_REDIS_BACKOFF_MAX   5000
 
+/*
+ * a connection lost after it was healthy this long is retried at once (a
+ * Redis restart); one that flaps sooner backs off like a failed connect
+ */
+#define NGX_HTTP_WAPRESS_REDIS_HEALTHY       1000
+
+#define ngx_http_wapress_redis_healthy(link)                                  \
+    ((link)->ready                                                            \
+     && ngx_current_msec - (link)->ready_at >= NGX_HTTP_WAPRESS_REDIS_HEALTHY)
+
 
 static ngx_int_t ngx_http_wapress_redis_connect(
     ngx_http_wapress_redis_conn_t *conn, ngx_msec_t connect_timeout);
@@ -502,7 +512,7 @@ ngx_http_wapress_redis_drop(ngx_http_wapress_redis_link_t *link,
     ac = link->ac;
 
     if (level != NGX_LOG_INFO) {
-        conn->lost = link->ready;
+        conn->lost = ngx_http_wapress_redis_healthy(link);
         ngx_http_wapress_redis_fail(conn, text, level);
         conn->lost = 0;
 
@@ -642,7 +652,7 @@ ngx_http_wapress_redis_ev_cleanup(void *data)
 
     if (!link->closing && !conn->exiting) {
         /* a healthy connection lost retries at once, others back off */
-        conn->lost = link->ready;
+        conn->lost = ngx_http_wapress_redis_healthy(link);
         ngx_http_wapress_redis_fail(conn, text, NGX_LOG_ERR);
         conn->lost = 0;
     }

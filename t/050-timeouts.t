@@ -83,6 +83,8 @@ GET /r/b
 
 
 === TEST 4: still paused: the client goes away before the deadline
+--- init
+Time::HiRes::sleep(0.2);   # past the backoff after the watchdog's drop
 --- request
 GET /p/a
 --- timeout: 0.1

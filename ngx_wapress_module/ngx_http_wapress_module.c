@@ -28,8 +28,6 @@ static void *ngx_http_wapress_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_wapress_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_wapress_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
-static char *ngx_http_wapress_redis(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
 static ngx_int_t ngx_http_wapress_init_process(ngx_cycle_t *cycle);
 static void ngx_http_wapress_exit_process(ngx_cycle_t *cycle);
 
@@ -69,7 +67,7 @@ static ngx_command_t  ngx_http_wapress_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_wapress_loc_conf_t, connect_timeout),
-      NULL },
+      &ngx_http_wapress_redis_connect_timeout_post },
 
     { ngx_string("wapress_cache"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
@@ -316,6 +314,8 @@ ngx_http_wapress_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->redis = wmcf->default_server;
     }
 
+    ngx_http_wapress_redis_use(conf->redis, conf->timeout, conf->max_size);
+
     if (conf->cache != NULL && conf->fragments != NULL) {
         frag = conf->fragments->elts;
 
@@ -349,26 +349,6 @@ ngx_http_wapress_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_wapress_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_wapress_loc_conf_t *wlcf = conf;
-
-    ngx_str_t                     *value;
-    ngx_http_wapress_main_conf_t  *wmcf;
-
-    if (wlcf->redis != NGX_CONF_UNSET_PTR) {
-        return "is duplicate";
-    }
-
-    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_wapress_module);
-    value = cf->args->elts;
-
-    return ngx_http_wapress_redis_parse(cf, &value[1], cf->args->nelts - 1,
-                                        &wmcf->servers, &wlcf->redis);
 }
 
 

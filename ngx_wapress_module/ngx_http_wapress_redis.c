@@ -1,14 +1,17 @@
 
 /*
- * ngx_http_wapress_redis.c: the Redis side of the module (the directive's
- * arguments are parsed in _redis_conf.c).  Keeps one persistent hiredis
- * async connection per worker per Redis server, driven by nginx's loop:
- * the hiredis socket is wrapped in an nginx connection, commands queued
- * during one event loop turn leave in one write (a posted event), replies
- * are read until the socket is empty (epoll is edge-triggered, hiredis
- * reads 16 KB per call), a connect deadline is an nginx timer, and a lost
- * or failed connection is retried with an exponential backoff.  Nothing
- * here blocks the worker: host names are resolved at configuration time.
+ * ngx_http_wapress_redis.c: a Redis connection's life.  One persistent
+ * hiredis async connection per worker per Redis server: it is started on
+ * demand, set up (AUTH and SELECT, or a PING when neither is needed) and
+ * counts as healthy only once the first of those replies came back
+ * right.  A connect that fails or times out, a setup that fails, and a
+ * connection lost before it was healthy start an exponential backoff
+ * (100 ms, doubling up to 5 s; the same failure again logs at the info
+ * level only); losing a healthy connection retries once at once.  The
+ * socket's events and the link's timer (connect deadline, the watchdog)
+ * are in _redis_event.c, the commands in _redis_cmd.c, the directive in
+ * _redis_conf.c.  Nothing here blocks the worker: host names are
+ * resolved at configuration time.
  */
 
 
@@ -21,86 +24,32 @@
 
 #define NGX_HTTP_WAPRESS_REDIS_BACKOFF_MIN   100
 #define NGX_HTTP_WAPRESS_REDIS_BACKOFF_MAX   5000
-#define NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN    256
-
-/* replies due and nothing read for this long: the connection is dropped */
-#define NGX_HTTP_WAPRESS_REDIS_STALL         3000
-
-#define ngx_http_wapress_redis_event_flags()                                  \
-    ((ngx_event_flags & NGX_USE_CLEAR_EVENT) ? NGX_CLEAR_EVENT                \
-                                             : NGX_LEVEL_EVENT)
-
 
 /*
- * One hiredis context and the nginx connection that carries its socket.
- * It lives from redisAsyncConnect() until hiredis calls our cleanup hook
- * (or, if a handler of ours is on the stack then, until it returns).
+ * a connection lost after it was healthy this long is retried at once (a
+ * Redis restart); one that flaps sooner backs off like a failed connect
  */
-typedef struct {
-    ngx_queue_t                      queue;      /* in conn->links */
-    redisAsyncContext               *ac;
-    ngx_connection_t                *c;
-    ngx_http_wapress_redis_conn_t   *conn;
-    ngx_event_t                      ev;         /* connect deadline, then
-                                                    the stall watchdog, or
-                                                    posted to abort */
-    ngx_msec_t                       timeout;
-    ngx_msec_t                       last_read;
-    ngx_uint_t                       busy;       /* our frames on the stack */
-    ngx_uint_t                       setup;      /* AUTH/SELECT replies due */
+#define NGX_HTTP_WAPRESS_REDIS_HEALTHY       1000
 
-    unsigned                         connected:1;
-    unsigned                         ready:1;    /* AUTH/SELECT done */
-    unsigned                         writing:1;  /* in redisAsyncHandleWrite */
-    unsigned                         want_write:1;
-    unsigned                         closing:1;  /* ended by us, logged */
-    unsigned                         dead:1;     /* hiredis cleaned it up */
-} ngx_http_wapress_redis_link_t;
-
-
-/* per worker, per server; allocated from the cycle pool on first use */
-struct ngx_http_wapress_redis_conn_s {
-    ngx_http_wapress_redis_server_t  *server;
-    redisAsyncContext                *ac;        /* the one to use, or NULL */
-    ngx_queue_t                       links;     /* every live context */
-    ngx_log_t                        *log;
-    ngx_msec_t                        next_attempt;
-    ngx_msec_t                        delay;     /* current backoff */
-    ngx_uint_t                        failures;  /* consecutive */
-    unsigned                          exiting:1;
-    unsigned                          lost:1;    /* a ready one dropped */
-    u_char                            errstr[NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN];
-    u_char                            err[NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN];
-};
+#define ngx_http_wapress_redis_healthy(link)                                  \
+    ((link)->ready                                                            \
+     && ngx_current_msec - (link)->ready_at >= NGX_HTTP_WAPRESS_REDIS_HEALTHY)
 
 
 static ngx_int_t ngx_http_wapress_redis_connect(
     ngx_http_wapress_redis_conn_t *conn, ngx_msec_t connect_timeout);
 static void ngx_http_wapress_redis_setup(ngx_http_wapress_redis_link_t *link);
+static void ngx_http_wapress_redis_conn_free(
+    ngx_http_wapress_redis_conn_t *conn);
 static void ngx_http_wapress_redis_setup_reply(redisAsyncContext *ac,
     void *r, void *privdata);
 static void ngx_http_wapress_redis_connected(const redisAsyncContext *ac,
     int status);
 static void ngx_http_wapress_redis_ready(ngx_http_wapress_redis_link_t *link);
 static void ngx_http_wapress_redis_fail(ngx_http_wapress_redis_conn_t *conn,
-    u_char *text);
-static void ngx_http_wapress_redis_abort(ngx_http_wapress_redis_link_t *link);
-static void ngx_http_wapress_redis_release(
-    ngx_http_wapress_redis_link_t *link);
-
-static void ngx_http_wapress_redis_add_read(void *data);
-static void ngx_http_wapress_redis_del_read(void *data);
-static void ngx_http_wapress_redis_add_write(void *data);
-static void ngx_http_wapress_redis_del_write(void *data);
-static void ngx_http_wapress_redis_ev_cleanup(void *data);
-static void ngx_http_wapress_redis_close_connection(ngx_connection_t *c);
-
-static void ngx_http_wapress_redis_read_handler(ngx_event_t *rev);
-static void ngx_http_wapress_redis_write_handler(ngx_event_t *wev);
-static void ngx_http_wapress_redis_link_handler(ngx_event_t *ev);
-static ngx_int_t ngx_http_wapress_redis_nread(ngx_connection_t *c);
-static void ngx_http_wapress_redis_conn_free(
-    ngx_http_wapress_redis_conn_t *conn);
+    u_char *text, ngx_uint_t level);
+static void ngx_http_wapress_redis_reason(ngx_http_wapress_redis_link_t *link,
+    const redisAsyncContext *ac, u_char *buf);
 
 
 redisAsyncContext *
@@ -134,6 +83,8 @@ ngx_http_wapress_redis_conn_new(ngx_http_wapress_redis_server_t *srv)
     conn->server = srv;
     conn->log = ngx_cycle->log;
     ngx_queue_init(&conn->links);
+    ngx_queue_init(&conn->flight);
+    ngx_queue_init(&conn->waiting);
 
     return conn;
 }
@@ -143,8 +94,11 @@ redisAsyncContext *
 ngx_http_wapress_redis_conn_get(ngx_http_wapress_redis_conn_t *conn,
     ngx_msec_t connect_timeout, ngx_log_t *log, const char **err)
 {
-    u_char          *p;
-    ngx_msec_int_t   left;
+    u_char                           *p;
+    ngx_msec_int_t                    left;
+    ngx_http_wapress_redis_server_t  *srv;
+
+    srv = conn->server;
 
     if (conn->ac) {
 
@@ -154,7 +108,11 @@ ngx_http_wapress_redis_conn_get(ngx_http_wapress_redis_conn_t *conn,
 
         /* a NULL reply callback of a dying context asks again */
 
-        *err = "connection is closing";
+        p = ngx_snprintf(conn->err, NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN - 1,
+                         "redis %V: connection is closing", &srv->name);
+        *p = '\0';
+
+        *err = (const char *) conn->err;
         return NULL;
     }
 
@@ -169,14 +127,14 @@ ngx_http_wapress_redis_conn_get(ngx_http_wapress_redis_conn_t *conn,
         if (left > 0) {
             ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
                            "wapress redis %V: backoff, %M ms left",
-                           &conn->server->name, (ngx_msec_t) left);
+                           &srv->name, (ngx_msec_t) left);
             goto failed;
         }
     }
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
                    "wapress redis %V: connecting, attempt %ui",
-                   &conn->server->name, conn->failures + 1);
+                   &srv->name, conn->failures + 1);
 
     if (ngx_http_wapress_redis_connect(conn, connect_timeout) == NGX_OK) {
         return conn->ac;
@@ -187,7 +145,7 @@ ngx_http_wapress_redis_conn_get(ngx_http_wapress_redis_conn_t *conn,
 failed:
 
     p = ngx_snprintf(conn->err, NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN - 1,
-                     "%s, next attempt in %Mms",
+                     "redis %V: %s, next attempt in %Mms", &srv->name,
                      conn->errstr, (ngx_msec_t) ngx_max(left, 0));
     *p = '\0';
 
@@ -202,7 +160,6 @@ ngx_http_wapress_redis_connect(ngx_http_wapress_redis_conn_t *conn,
     ngx_msec_t connect_timeout)
 {
     u_char                           *p;
-    ngx_connection_t                 *c;
     redisAsyncContext                *ac;
     ngx_http_wapress_redis_link_t    *link;
     ngx_http_wapress_redis_server_t  *srv;
@@ -221,7 +178,8 @@ ngx_http_wapress_redis_connect(ngx_http_wapress_redis_conn_t *conn,
 
     if (ac == NULL) {
         ngx_http_wapress_redis_fail(conn,
-                                    (u_char *) "connect failed: no memory");
+                                    (u_char *) "connect failed: no memory",
+                                    NGX_LOG_ERR);
         return NGX_ERROR;
     }
 
@@ -232,14 +190,15 @@ ngx_http_wapress_redis_connect(ngx_http_wapress_redis_conn_t *conn,
 
         redisAsyncFree(ac);
 
-        ngx_http_wapress_redis_fail(conn, text);
+        ngx_http_wapress_redis_fail(conn, text, NGX_LOG_ERR);
         return NGX_ERROR;
     }
 
     /*
      * Keep the reader's buffer between replies: by default hiredis frees
      * it whenever it is empty and larger than 16 KB, which under load
-     * means a free and a new allocation on nearly every read.
+     * means a free and a new allocation on nearly every read (a buffer
+     * that grew large is given back by _redis_event.c).
      */
     ac->c.reader->maxbuf = 0;
 
@@ -247,33 +206,28 @@ ngx_http_wapress_redis_connect(ngx_http_wapress_redis_conn_t *conn,
     if (link == NULL) {
         redisAsyncFree(ac);
         ngx_http_wapress_redis_fail(conn,
-                                    (u_char *) "connect failed: no memory");
+                                    (u_char *) "connect failed: no memory",
+                                    NGX_LOG_ERR);
         return NGX_ERROR;
     }
 
     ngx_memzero(link, sizeof(ngx_http_wapress_redis_link_t));
 
-    c = ngx_get_connection(ac->c.fd, conn->log);
-    if (c == NULL) {
+    if (ngx_http_wapress_redis_event_attach(link, ac, conn->log) == NULL) {
         ngx_free(link);
         redisAsyncFree(ac);
         ngx_http_wapress_redis_fail(conn, (u_char *)
-                                    "connect failed: no free connection");
+                                    "connect failed: no free connection",
+                                    NGX_LOG_ERR);
         return NGX_ERROR;
     }
 
-    c->data = link;
-    c->number = ngx_atomic_fetch_add(ngx_connection_counter, 1);
-
-    c->read->handler = ngx_http_wapress_redis_read_handler;
-    c->write->handler = ngx_http_wapress_redis_write_handler;
-    c->read->log = c->log;
-    c->write->log = c->log;
-
     link->ac = ac;
-    link->c = c;
     link->conn = conn;
-    link->timeout = connect_timeout;
+
+    /* the directive rejects 0: a connect always has a deadline */
+    link->timeout = connect_timeout ? connect_timeout
+                                    : NGX_HTTP_WAPRESS_REDIS_STALL;
 
     link->ev.handler = ngx_http_wapress_redis_link_handler;
     link->ev.data = link;
@@ -282,24 +236,12 @@ ngx_http_wapress_redis_connect(ngx_http_wapress_redis_conn_t *conn,
 
     ac->data = link;
 
-    ac->ev.data = link;
-    ac->ev.addRead = ngx_http_wapress_redis_add_read;
-    ac->ev.delRead = ngx_http_wapress_redis_del_read;
-    ac->ev.addWrite = ngx_http_wapress_redis_add_write;
-    ac->ev.delWrite = ngx_http_wapress_redis_del_write;
-    ac->ev.cleanup = ngx_http_wapress_redis_ev_cleanup;
-
-    /*
-     * hiredis 1.x: ev.scheduleTimer stays NULL, nginx timers (ours, and
-     * the requests' own) do that work for both versions
-     */
-
     ngx_queue_insert_tail(&conn->links, &link->queue);
     conn->ac = ac;
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, conn->log, 0,
                    "wapress redis %V: connect started, fd:%d c:%uA",
-                   &srv->name, c->fd, c->number);
+                   &srv->name, link->c->fd, link->c->number);
 
     /* calls addWrite: the first write event tells of the connect result */
 
@@ -309,9 +251,7 @@ ngx_http_wapress_redis_connect(ngx_http_wapress_redis_conn_t *conn,
 
     ngx_http_wapress_redis_setup(link);
 
-    if (connect_timeout) {
-        ngx_add_timer(&link->ev, connect_timeout);
-    }
+    ngx_add_timer(&link->ev, link->timeout);
 
     if (link->closing) {
         /* an event could not be added: aborted, conn->ac is NULL */
@@ -321,6 +261,14 @@ ngx_http_wapress_redis_connect(ngx_http_wapress_redis_conn_t *conn,
     return NGX_OK;
 }
 
+
+/*
+ * AUTH and SELECT as configured, or else a PING: a connection is healthy
+ * only once a reply of the server came back right.  A server that
+ * accepts and then drops the connection (Redis at maxclients answers
+ * "-ERR max number of clients reached" and closes) must not look healthy,
+ * or every page would reconnect at once.
+ */
 
 static void
 ngx_http_wapress_redis_setup(ngx_http_wapress_redis_link_t *link)
@@ -374,6 +322,19 @@ ngx_http_wapress_redis_setup(ngx_http_wapress_redis_link_t *link)
             link->setup++;
         }
     }
+
+    if (link->setup == 0) {
+        argv[0] = "PING";
+        argvlen[0] = sizeof("PING") - 1;
+
+        if (redisAsyncCommandArgv(link->ac,
+                                  ngx_http_wapress_redis_setup_reply,
+                                  "PING", 1, argv, argvlen)
+            == REDIS_OK)
+        {
+            link->setup++;
+        }
+    }
 }
 
 
@@ -384,7 +345,6 @@ ngx_http_wapress_redis_setup_reply(redisAsyncContext *ac, void *r,
     u_char                         *p;
     const char                     *what;
     redisReply                     *reply;
-    ngx_http_wapress_redis_conn_t  *conn;
     ngx_http_wapress_redis_link_t  *link;
     u_char                          text[NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN];
 
@@ -397,37 +357,30 @@ ngx_http_wapress_redis_setup_reply(redisAsyncContext *ac, void *r,
         return;
     }
 
-    conn = link->conn;
-
     if (reply->type == REDIS_REPLY_ERROR) {
-        p = ngx_snprintf(text, NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN - 1,
-                         "%s failed: %*s",
-                         what, reply->len, (u_char *) reply->str);
-        *p = '\0';
-
-        ngx_http_wapress_redis_fail(conn, text);
-
-        link->closing = 1;
-
-        if (conn->ac == ac) {
-            conn->ac = NULL;
-        }
 
         /*
-         * The commands queued behind a failed SELECT would run in db 0,
-         * and redisAsyncDisconnect() would deliver their replies: free
-         * the context instead, so that they get NULL replies.  In a reply
-         * callback (unlike the connect and disconnect callbacks) hiredis
-         * 0.14 and 1.x defer redisAsyncFree() until the callback returns
-         * (REDIS_IN_CALLBACK, REDIS_FREEING in redisProcessCallbacks()).
+         * The commands queued behind a failed AUTH or SELECT would run
+         * unauthenticated or in db 0: the context is freed, so that they
+         * get NULL replies.  In a reply callback (unlike the connect and
+         * disconnect callbacks) hiredis 0.14 and 1.x defer
+         * redisAsyncFree() until the callback returns (REDIS_IN_CALLBACK,
+         * REDIS_FREEING in redisProcessCallbacks()).
          */
 
-        redisAsyncFree(ac);
+        p = ngx_snprintf(text, NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN - 1,
+                         "%s failed: %*s", what,
+                         (size_t) ngx_min(reply->len, 160),
+                         (u_char *) reply->str);
+        *p = '\0';
+
+        ngx_http_wapress_redis_drop(link, NGX_LOG_ERR, text);
         return;
     }
 
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, conn->log, 0,
-                   "wapress redis %V: %s ok", &conn->server->name, what);
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, link->conn->log, 0,
+                   "wapress redis %V: %s ok",
+                   &link->conn->server->name, what);
 
     if (--link->setup == 0 && link->connected) {
         ngx_http_wapress_redis_ready(link);
@@ -460,9 +413,23 @@ ngx_http_wapress_redis_connected(const redisAsyncContext *ac, int status)
 
     if (link->setup == 0) {
         ngx_http_wapress_redis_ready(link);
+        return;
     }
+
+    /*
+     * The setup's replies are awaited as long as a page waits for a
+     * reply (the watchdog's limit), if that is longer than the connect
+     * timeout: a server paused for a moment is not a failed attempt.
+     */
+
+    link->timeout = ngx_max(link->timeout,
+                            ngx_http_wapress_redis_stall(link->conn->server));
+
+    ngx_add_timer(&link->ev, link->timeout);
 }
 
+
+/* the setup replies came back right: the connection is healthy */
 
 static void
 ngx_http_wapress_redis_ready(ngx_http_wapress_redis_link_t *link)
@@ -476,11 +443,12 @@ ngx_http_wapress_redis_ready(ngx_http_wapress_redis_link_t *link)
     }
 
     link->ready = 1;
+    link->ready_at = ngx_current_msec;
     link->last_read = ngx_current_msec;
 
     if (link->ac->replies.head != NULL) {
         /* commands queued while connecting: the stall watchdog */
-        ngx_add_timer(&link->ev, NGX_HTTP_WAPRESS_REDIS_STALL);
+        ngx_add_timer(&link->ev, ngx_http_wapress_redis_stall(conn->server));
     }
 
     if (conn->failures) {
@@ -498,30 +466,37 @@ ngx_http_wapress_redis_ready(ngx_http_wapress_redis_link_t *link)
 
 
 /*
- * Records a failed connect, a lost connection or a failed AUTH/SELECT:
- * the next attempt waits 100 ms, doubled for each consecutive failure, up
- * to 5 s; but after a healthy connection dropped (Redis restarted, or
- * closed an idle client) the first new attempt is made at once.  One
- * line per event; a repetition of the previous failure is logged at the
- * info level only.
+ * Records a failed connect, a failed setup, a connection lost before it
+ * was healthy, or a healthy one lost: the next attempt waits 100 ms,
+ * doubled for each consecutive failure, up to 5 s; but when a healthy
+ * connection dropped (Redis restarted, or closed an idle client) the
+ * first new attempt is made at once.  One line per attempt; a failure
+ * of the same kind as the previous one ("connection lost: ...", "connect
+ * failed: ...") is logged at the info level only, so that a server that
+ * stays down logs one error.
  */
 
 static void
-ngx_http_wapress_redis_fail(ngx_http_wapress_redis_conn_t *conn, u_char *text)
+ngx_http_wapress_redis_fail(ngx_http_wapress_redis_conn_t *conn, u_char *text,
+    ngx_uint_t level)
 {
-    size_t      len;
-    ngx_uint_t  level;
+    size_t   len;
+    u_char  *colon;
 
     len = ngx_min(ngx_strlen(text), NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN - 1);
 
+    /* the same kind: the text up to its first ":" ("connection lost") */
+
+    colon = ngx_strlchr(text, text + len, ':');
+
+    if (colon == NULL) {
+        colon = text + len;
+    }
+
     if (conn->failures
-        && ngx_strncmp(conn->errstr, text, len) == 0
-        && conn->errstr[len] == '\0')
+        && ngx_strncmp(conn->errstr, text, colon - text + 1) == 0)
     {
         level = NGX_LOG_INFO;
-
-    } else {
-        level = NGX_LOG_ERR;
     }
 
     if (conn->failures++ == 0) {
@@ -545,12 +520,61 @@ ngx_http_wapress_redis_fail(ngx_http_wapress_redis_conn_t *conn, u_char *text)
 }
 
 
+void
+ngx_http_wapress_redis_drop(ngx_http_wapress_redis_link_t *link,
+    ngx_uint_t level, u_char *text)
+{
+    redisAsyncContext              *ac;
+    ngx_http_wapress_redis_conn_t  *conn;
+
+    if (link->closing || link->dead) {
+        return;
+    }
+
+    conn = link->conn;
+    ac = link->ac;
+
+    if (level != NGX_LOG_INFO) {
+        conn->lost = ngx_http_wapress_redis_healthy(link);
+        ngx_http_wapress_redis_fail(conn, text, level);
+        conn->lost = 0;
+
+    } else {
+        ngx_log_error(NGX_LOG_INFO, conn->log, 0, "wapress: redis %V: %s",
+                      &conn->server->name, text);
+    }
+
+    ngx_cpystrn(link->reason, text, NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN);
+
+    /* callbacks that are not ours read it in ac->errstr */
+
+    ac->c.err = REDIS_ERR_OTHER;
+    ngx_cpystrn((u_char *) ac->c.errstr, text, sizeof(ac->c.errstr));
+    ac->err = ac->c.err;
+    ac->errstr = ac->c.errstr;
+
+    link->closing = 1;
+
+    if (conn->ac == ac) {
+        conn->ac = NULL;
+    }
+
+    /* pending callbacks get a NULL reply, then our cleanup hook runs */
+
+    link->busy++;
+
+    redisAsyncFree(ac);
+
+    ngx_http_wapress_redis_release(link);
+}
+
+
 /*
  * An nginx event could not be added or deleted from inside a hiredis
  * hook, where the context cannot be freed: it is freed by a posted event.
  */
 
-static void
+void
 ngx_http_wapress_redis_abort(ngx_http_wapress_redis_link_t *link)
 {
     ngx_http_wapress_redis_conn_t  *conn;
@@ -561,7 +585,11 @@ ngx_http_wapress_redis_abort(ngx_http_wapress_redis_link_t *link)
 
     conn = link->conn;
 
-    ngx_http_wapress_redis_fail(conn, (u_char *) "event registration failed");
+    ngx_http_wapress_redis_fail(conn, (u_char *) "event registration failed",
+                                NGX_LOG_ERR);
+
+    ngx_cpystrn(link->reason, (u_char *) "event registration failed",
+                NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN);
 
     link->closing = 1;
 
@@ -573,126 +601,11 @@ ngx_http_wapress_redis_abort(ngx_http_wapress_redis_link_t *link)
 }
 
 
-static void
+void
 ngx_http_wapress_redis_release(ngx_http_wapress_redis_link_t *link)
 {
     if (--link->busy == 0 && link->dead) {
         ngx_free(link);
-    }
-}
-
-
-static void
-ngx_http_wapress_redis_add_read(void *data)
-{
-    ngx_event_t                    *rev;
-    ngx_http_wapress_redis_link_t  *link;
-
-    link = data;
-    rev = link->c->read;
-
-    if (!rev->active) {
-        if (ngx_add_event(rev, NGX_READ_EVENT,
-                          ngx_http_wapress_redis_event_flags())
-            != NGX_OK)
-        {
-            ngx_http_wapress_redis_abort(link);
-        }
-    }
-}
-
-
-static void
-ngx_http_wapress_redis_del_read(void *data)
-{
-    ngx_event_t                    *rev;
-    ngx_http_wapress_redis_link_t  *link;
-
-    link = data;
-
-    /*
-     * With edge-triggered events the read event stays registered, as
-     * nginx does for its own connections: deleting one of two events
-     * would re-add the other one level-triggered.
-     */
-
-    if (ngx_event_flags & NGX_USE_CLEAR_EVENT) {
-        return;
-    }
-
-    rev = link->c->read;
-
-    if (rev->active) {
-        if (ngx_del_event(rev, NGX_READ_EVENT, 0) != NGX_OK) {
-            ngx_http_wapress_redis_abort(link);
-        }
-    }
-}
-
-
-/*
- * hiredis asks to write whenever a command is queued.  Once connected,
- * the write is posted to the end of this event loop turn, so that every
- * command queued in the turn (by all requests) leaves in one write(2).
- * While connecting, or when that write could not send everything, the
- * real write event is needed.
- */
-
-static void
-ngx_http_wapress_redis_add_write(void *data)
-{
-    ngx_event_t                    *wev;
-    ngx_http_wapress_redis_link_t  *link;
-
-    link = data;
-    wev = link->c->write;
-
-    link->want_write = 1;
-
-    if (link->ready && !link->ev.timer_set) {
-        /* the stall watchdog: replies are due from now on */
-        link->last_read = ngx_current_msec;
-        ngx_add_timer(&link->ev, NGX_HTTP_WAPRESS_REDIS_STALL);
-    }
-
-    if (link->connected && !link->writing) {
-        ngx_post_event(wev, &ngx_posted_events);
-        return;
-    }
-
-    if (!wev->active) {
-        if (ngx_add_event(wev, NGX_WRITE_EVENT,
-                          ngx_http_wapress_redis_event_flags())
-            != NGX_OK)
-        {
-            ngx_http_wapress_redis_abort(link);
-        }
-    }
-}
-
-
-static void
-ngx_http_wapress_redis_del_write(void *data)
-{
-    ngx_event_t                    *wev;
-    ngx_http_wapress_redis_link_t  *link;
-
-    link = data;
-
-    link->want_write = 0;
-
-    /* edge-triggered: stays registered, the handler ignores it */
-
-    if (ngx_event_flags & NGX_USE_CLEAR_EVENT) {
-        return;
-    }
-
-    wev = link->c->write;
-
-    if (wev->active) {
-        if (ngx_del_event(wev, NGX_WRITE_EVENT, 0) != NGX_OK) {
-            ngx_http_wapress_redis_abort(link);
-        }
     }
 }
 
@@ -702,10 +615,10 @@ ngx_http_wapress_redis_del_write(void *data)
  * whatever reason: connect failure, lost connection, redisAsyncFree() or
  * redisAsyncDisconnect().  hiredis closes the socket itself right after.
  * Pending command callbacks get a NULL reply (hiredis 0.14 before this
- * hook, 1.x after it).
+ * hook, 1.x after it, except after a redisAsyncFree() of ours).
  */
 
-static void
+void
 ngx_http_wapress_redis_ev_cleanup(void *data)
 {
     u_char                         *p;
@@ -722,6 +635,14 @@ ngx_http_wapress_redis_ev_cleanup(void *data)
                    "wapress redis %V: cleanup, fd:%d \"%s\"",
                    &conn->server->name, link->c->fd,
                    ac->c.err ? ac->c.errstr : "");
+
+    /* the commands that hiredis answers after this hook read conn->why */
+
+    ngx_http_wapress_redis_reason(link, ac, text);
+
+    p = ngx_snprintf(conn->why, NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN - 1,
+                     "redis %V: %s", &conn->server->name, text);
+    *p = '\0';
 
     /* no hook of ours may run again for this context */
 
@@ -744,7 +665,7 @@ ngx_http_wapress_redis_ev_cleanup(void *data)
         ngx_delete_posted_event(&link->ev);
     }
 
-    ngx_http_wapress_redis_close_connection(link->c);
+    ngx_http_wapress_redis_event_detach(link);
 
     ngx_queue_remove(&link->queue);
 
@@ -753,260 +674,86 @@ ngx_http_wapress_redis_ev_cleanup(void *data)
     }
 
     if (!link->closing && !conn->exiting) {
-        p = ngx_snprintf(text, NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN - 1, "%s: %s",
-                         link->connected ? "connection lost"
-                                         : "connect failed",
-                         ac->c.err ? ac->c.errstr : "closed");
-        *p = '\0';
-
-        conn->lost = link->connected;
-        ngx_http_wapress_redis_fail(conn, text);
+        /* a healthy connection lost retries at once, others back off */
+        conn->lost = ngx_http_wapress_redis_healthy(link);
+        ngx_http_wapress_redis_fail(conn, text, NGX_LOG_ERR);
         conn->lost = 0;
     }
 
     link->ac = NULL;
-    link->c = NULL;
     link->dead = 1;
 
     if (link->busy == 0) {
         ngx_free(link);
     }
-}
 
+    /*
+     * The commands that never reached the connection fail with it; but
+     * if a handler of its commands made a new one meanwhile, they go
+     * there.
+     */
 
-/*
- * What ngx_close_connection() does, except closing the socket: hiredis
- * closes it right after the cleanup hook, and with NGX_CLOSE_EVENT the
- * event modules skip the epoll_ctl()/kevent() that the close makes
- * needless.  c->fd = -1 lets the event loop ignore stale events for it.
- */
-
-static void
-ngx_http_wapress_redis_close_connection(ngx_connection_t *c)
-{
-    if (c->read->timer_set) {
-        ngx_del_timer(c->read);
-    }
-
-    if (c->write->timer_set) {
-        ngx_del_timer(c->write);
-    }
-
-    if (ngx_del_conn) {
-        ngx_del_conn(c, NGX_CLOSE_EVENT);
-
-    } else {
-        if (c->read->active || c->read->disabled) {
-            ngx_del_event(c->read, NGX_READ_EVENT, NGX_CLOSE_EVENT);
-        }
-
-        if (c->write->active || c->write->disabled) {
-            ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_CLOSE_EVENT);
-        }
-    }
-
-    if (c->read->posted) {
-        ngx_delete_posted_event(c->read);
-    }
-
-    if (c->write->posted) {
-        ngx_delete_posted_event(c->write);
-    }
-
-    c->read->closed = 1;
-    c->write->closed = 1;
-
-    ngx_free_connection(c);
-
-    c->fd = (ngx_socket_t) -1;
-}
-
-
-/*
- * hiredis reads at most 16 KB per call, and an edge-triggered event does
- * not fire again for bytes left in the socket: read until it is empty,
- * and once more if the peer has closed (EPOLLRDHUP) to see the EOF.
- */
-
-static void
-ngx_http_wapress_redis_read_handler(ngx_event_t *rev)
-{
-    ngx_int_t                       n;
-    ngx_uint_t                      eof;
-    ngx_connection_t               *c;
-    ngx_http_wapress_redis_link_t  *link;
-
-    c = rev->data;
-    link = c->data;
-
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, c->log, 0,
-                   "wapress redis read handler, fd:%d", c->fd);
-
-    link->busy++;
-    link->last_read = ngx_current_msec;
-    eof = 0;
-
-    for ( ;; ) {
-        redisAsyncHandleRead(link->ac);
-
-        if (link->dead) {
-            /* c is free (maybe reused) now */
-            break;
-        }
-
-        n = ngx_http_wapress_redis_nread(c);
-
-        if (n > 0) {
-            continue;
-        }
-
-        if (n == 0 && rev->pending_eof && !eof) {
-            eof = 1;
-            continue;
-        }
-
-        break;
-    }
-
-    ngx_http_wapress_redis_release(link);
-}
-
-
-static ngx_int_t
-ngx_http_wapress_redis_nread(ngx_connection_t *c)
-{
-    int     n;
-#if !(NGX_HAVE_FIONREAD)
-    u_char  buf[1];
-#endif
-
-#if (NGX_HAVE_FIONREAD)
-
-    if (ngx_socket_nread(c->fd, &n) == -1) {
-        ngx_log_error(NGX_LOG_ALERT, c->log, ngx_socket_errno,
-                      ngx_socket_nread_n " failed");
-        return NGX_ERROR;
-    }
-
-#else
-
-    n = recv(c->fd, buf, 1, MSG_PEEK);
-
-    if (n == -1) {
-        return (ngx_socket_errno == NGX_EAGAIN) ? 0 : NGX_ERROR;
-    }
-
-#endif
-
-    return n;
-}
-
-
-static void
-ngx_http_wapress_redis_write_handler(ngx_event_t *wev)
-{
-    ngx_connection_t               *c;
-    ngx_http_wapress_redis_link_t  *link;
-
-    c = wev->data;
-    link = c->data;
-
-    if (link->connected && !link->want_write) {
-        /* an edge-triggered report, or a post already served */
+    if (conn->ac != NULL) {
+        ngx_http_wapress_redis_cmd_flush(conn);
         return;
     }
 
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, c->log, 0,
-                   "wapress redis write handler, fd:%d", c->fd);
-
-    link->busy++;
-    link->writing = 1;
-
-    redisAsyncHandleWrite(link->ac);
-
-    link->writing = 0;
-
-    ngx_http_wapress_redis_release(link);
+    ngx_http_wapress_redis_cmd_fail_waiting(conn,
+                                            conn->exiting
+                                            ? NGX_HTTP_WAPRESS_REDIS_DROPPED
+                                            : NGX_HTTP_WAPRESS_REDIS_LOST,
+                                            conn->why);
 }
 
 
-/*
- * The connect deadline; the stall watchdog of a ready connection (replies
- * due and nothing read for NGX_HTTP_WAPRESS_REDIS_STALL ms: a Redis that
- * accepts and never answers would otherwise pile up callbacks forever);
- * or an abort posted by an event hook.
- */
-
-static void
-ngx_http_wapress_redis_link_handler(ngx_event_t *ev)
+u_char *
+ngx_http_wapress_redis_why(ngx_http_wapress_redis_conn_t *conn,
+    const redisAsyncContext *ac)
 {
     u_char                         *p;
-    ngx_msec_t                      idle;
-    ngx_http_wapress_redis_conn_t  *conn;
     ngx_http_wapress_redis_link_t  *link;
     u_char                          text[NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN];
 
-    link = ev->data;
-    conn = link->conn;
+    link = ac->data;
 
-    if (ev->timedout && link->ready) {
-        ev->timedout = 0;
-
-        if (link->ac->replies.head == NULL) {
-            return;
-        }
-
-        idle = ngx_current_msec - link->last_read;
-
-        if (idle < NGX_HTTP_WAPRESS_REDIS_STALL) {
-            ngx_add_timer(ev, NGX_HTTP_WAPRESS_REDIS_STALL - idle);
-            return;
-        }
-
-        p = ngx_snprintf(text, NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN - 1,
-                         "replies due and nothing read for %Mms, "
-                         "connection dropped", idle);
-        *p = '\0';
-
-        ngx_http_wapress_redis_fail(conn, text);
-
-        link->closing = 1;
-
-        if (conn->ac == link->ac) {
-            conn->ac = NULL;
-        }
-
-    } else if (ev->timedout) {
-        ev->timedout = 0;
-
-        if (link->connected) {
-            p = ngx_snprintf(text, NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN - 1,
-                             "no reply to AUTH/SELECT in %Mms",
-                             link->timeout);
-
-        } else {
-            p = ngx_snprintf(text, NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN - 1,
-                             "connect timed out (%Mms)", link->timeout);
-        }
-
-        *p = '\0';
-
-        ngx_http_wapress_redis_fail(conn, text);
-
-        link->closing = 1;
-
-        if (conn->ac == link->ac) {
-            conn->ac = NULL;
-        }
+    if (link == NULL) {
+        /* our cleanup hook has run and said why */
+        return conn->why;
     }
 
-    /* pending callbacks get a NULL reply, then our cleanup hook runs */
+    ngx_http_wapress_redis_reason(link, ac, text);
 
-    link->busy++;
+    p = ngx_snprintf(conn->why, NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN - 1,
+                     "redis %V: %s", &conn->server->name, text);
+    *p = '\0';
 
-    redisAsyncFree(link->ac);
+    return conn->why;
+}
 
-    ngx_http_wapress_redis_release(link);
+
+/* why a link ends: ours to say, or a connect failed, or it was lost */
+
+static void
+ngx_http_wapress_redis_reason(ngx_http_wapress_redis_link_t *link,
+    const redisAsyncContext *ac, u_char *buf)
+{
+    u_char  *p;
+
+    if (link->reason[0]) {
+        ngx_cpystrn(buf, link->reason, NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN);
+        return;
+    }
+
+    if (link->conn->exiting) {
+        ngx_cpystrn(buf, (u_char *) "worker is exiting",
+                    NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN);
+        return;
+    }
+
+    p = ngx_snprintf(buf, NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN - 1, "%s: %s",
+                     link->connected ? "connection lost" : "connect failed",
+                     ac->c.err ? ac->c.errstr : "closed");
+    *p = '\0';
 }
 
 
@@ -1056,4 +803,8 @@ ngx_http_wapress_redis_conn_free(ngx_http_wapress_redis_conn_t *conn)
     }
 
     conn->ac = NULL;
+
+    ngx_http_wapress_redis_cmd_fail_waiting(conn,
+                                            NGX_HTTP_WAPRESS_REDIS_DROPPED,
+                                            (u_char *) "worker is exiting");
 }

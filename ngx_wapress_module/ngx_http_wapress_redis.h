@@ -30,6 +30,10 @@ typedef struct {
     ngx_str_t                        user;       /* empty: no ACL user */
     ngx_str_t                        password;   /* empty: no AUTH */
 
+    /* of the locations that use this server, the largest ... */
+    size_t                           max_reply;  /* ... max_size */
+    ngx_msec_t                       stall;      /* ... timeout + 100ms */
+
     /* the worker's connection, created on first use */
     ngx_http_wapress_redis_conn_t   *conn;
 
@@ -142,6 +146,20 @@ ngx_int_t ngx_http_wapress_redis_track(ngx_http_wapress_redis_server_t *srv,
 char *ngx_http_wapress_redis_parse(ngx_conf_t *cf, ngx_str_t *args,
     ngx_uint_t nargs, ngx_array_t *servers,
     ngx_http_wapress_redis_server_t **srv);
+
+/* the wapress_redis directive */
+char *ngx_http_wapress_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+
+/* wapress_redis_connect_timeout's post handler: 0 is rejected */
+extern ngx_conf_post_t  ngx_http_wapress_redis_connect_timeout_post;
+
+/*
+ * A location uses "srv" with this wapress_redis_timeout and
+ * wapress_fragment_max_size (called when the configuration is merged):
+ * the connection's reader limit and stall watchdog follow the largest.
+ */
+void ngx_http_wapress_redis_use(ngx_http_wapress_redis_server_t *srv,
+    ngx_msec_t timeout, size_t max_size);
 
 /* exit_process: frees every connection of this worker */
 void ngx_http_wapress_redis_cleanup(ngx_array_t *servers);

@@ -7,6 +7,15 @@
  * ngx_http_wapress_redis_reply_t, so that no hiredis type leaves the
  * layer.
  *
+ * A connection takes at most NGX_HTTP_WAPRESS_REDIS_MAX_FLIGHT (256)
+ * commands at a time ("in flight": handed to hiredis, reply not read
+ * yet); the others wait in our own queue (at most
+ * NGX_HTTP_WAPRESS_REDIS_MAX_WAITING, 16384, then _send() refuses) and
+ * are handed over as replies come.  A command cancelled while it waits
+ * is never written: after a burst against a slow server, only the
+ * commands in flight are left for the server to answer, not one per page
+ * that gave up.
+ *
  * A command belongs to the layer from _send() until its reply (or the
  * connection's end: hiredis calls every callback exactly once, with a
  * NULL reply if the connection drops) and is freed here, exactly once.
@@ -27,18 +36,29 @@
 
 
 struct ngx_http_wapress_redis_cmd_s {
+    ngx_queue_t                         queue;      /* conn->flight or
+                                                       conn->waiting */
+    ngx_http_wapress_redis_conn_t      *conn;
     ngx_http_wapress_redis_handler_pt   handler;
     void                               *data;
     size_t                              max_size;
+    size_t                              too_large;  /* announced length */
+    ngx_msec_t                          sent;
     size_t                              len;        /* of the RESP bytes */
     u_char                             *resp;       /* follow the struct */
     unsigned                            cancelled:1;
+    unsigned                            waiting:1;
 };
 
 
+static ngx_int_t ngx_http_wapress_redis_cmd_write(
+    ngx_http_wapress_redis_conn_t *conn, redisAsyncContext *ac,
+    ngx_http_wapress_redis_cmd_t *cmd);
 static u_char *ngx_http_wapress_redis_cmd_arg(u_char *p, ngx_str_t *arg);
 static void ngx_http_wapress_redis_cmd_reply(redisAsyncContext *ac, void *r,
     void *privdata);
+static void ngx_http_wapress_redis_cmd_failed(
+    ngx_http_wapress_redis_cmd_t *cmd, ngx_uint_t failure, u_char *why);
 static void ngx_http_wapress_redis_cmd_array(
     ngx_http_wapress_redis_cmd_t *cmd, redisReply *reply);
 static void ngx_http_wapress_redis_cmd_convert(
@@ -52,14 +72,27 @@ ngx_http_wapress_redis_send(ngx_http_wapress_redis_server_t *srv,
     ngx_msec_t connect_timeout, ngx_http_wapress_redis_handler_pt handler,
     void *data, ngx_log_t *log, const char **err)
 {
-    size_t                         len;
-    u_char                        *p;
-    ngx_uint_t                     i;
-    redisAsyncContext             *ac;
-    ngx_http_wapress_redis_cmd_t  *cmd;
+    size_t                          len;
+    u_char                         *p;
+    ngx_uint_t                      i;
+    redisAsyncContext              *ac;
+    ngx_http_wapress_redis_cmd_t   *cmd;
+    ngx_http_wapress_redis_conn_t  *conn;
 
     ac = ngx_http_wapress_redis_get(srv, connect_timeout, log, err);
     if (ac == NULL) {
+        return NULL;
+    }
+
+    conn = srv->conn;
+
+    if (conn->nwaiting >= NGX_HTTP_WAPRESS_REDIS_MAX_WAITING) {
+        p = ngx_snprintf(conn->err, NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN - 1,
+                         "redis %V: %ui commands wait already",
+                         &srv->name, conn->nwaiting);
+        *p = '\0';
+
+        *err = (const char *) conn->err;
         return NULL;
     }
 
@@ -75,10 +108,12 @@ ngx_http_wapress_redis_send(ngx_http_wapress_redis_server_t *srv,
         return NULL;
     }
 
+    ngx_memzero(cmd, sizeof(ngx_http_wapress_redis_cmd_t));
+
+    cmd->conn = conn;
     cmd->handler = handler;
     cmd->data = data;
     cmd->max_size = max_size;
-    cmd->cancelled = 0;
     cmd->resp = (u_char *) &cmd[1];
 
     p = ngx_sprintf(cmd->resp, "*%ui\r\n", argc);
@@ -89,16 +124,179 @@ ngx_http_wapress_redis_send(ngx_http_wapress_redis_server_t *srv,
 
     cmd->len = p - cmd->resp;
 
+    if (conn->nflight < NGX_HTTP_WAPRESS_REDIS_MAX_FLIGHT
+        && ngx_queue_empty(&conn->waiting))
+    {
+        if (ngx_http_wapress_redis_cmd_write(conn, ac, cmd) != NGX_OK) {
+            ngx_free(cmd);
+            *err = "the connection is closing";
+            return NULL;
+        }
+
+        return cmd;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "wapress redis %V: command waits, %ui in flight",
+                   &srv->name, conn->nflight);
+
+    cmd->waiting = 1;
+    ngx_queue_insert_tail(&conn->waiting, &cmd->queue);
+    conn->nwaiting++;
+
+    return cmd;
+}
+
+
+static ngx_int_t
+ngx_http_wapress_redis_cmd_write(ngx_http_wapress_redis_conn_t *conn,
+    redisAsyncContext *ac, ngx_http_wapress_redis_cmd_t *cmd)
+{
     if (redisAsyncFormattedCommand(ac, ngx_http_wapress_redis_cmd_reply, cmd,
                                    (char *) cmd->resp, cmd->len)
         != REDIS_OK)
     {
-        ngx_free(cmd);
-        *err = "the connection is closing";
-        return NULL;
+        return NGX_ERROR;
     }
 
-    return cmd;
+    cmd->waiting = 0;
+    cmd->sent = ngx_current_msec;
+
+    ngx_queue_insert_tail(&conn->flight, &cmd->queue);
+    conn->nflight++;
+
+    return NGX_OK;
+}
+
+
+/* a place in flight is free: the commands that wait go, oldest first */
+
+void
+ngx_http_wapress_redis_cmd_flush(ngx_http_wapress_redis_conn_t *conn)
+{
+    ngx_queue_t                   *q;
+    redisAsyncContext             *ac;
+    ngx_http_wapress_redis_cmd_t  *cmd;
+
+    ac = conn->ac;
+
+    if (ac == NULL || (ac->c.flags & (REDIS_DISCONNECTING|REDIS_FREEING))) {
+        /* the waiting commands fail when the context's end is done */
+        return;
+    }
+
+    while (conn->nflight < NGX_HTTP_WAPRESS_REDIS_MAX_FLIGHT
+           && !ngx_queue_empty(&conn->waiting))
+    {
+        q = ngx_queue_head(&conn->waiting);
+        cmd = ngx_queue_data(q, ngx_http_wapress_redis_cmd_t, queue);
+
+        ngx_queue_remove(q);
+        conn->nwaiting--;
+        cmd->waiting = 0;
+
+        if (ngx_http_wapress_redis_cmd_write(conn, ac, cmd) != NGX_OK) {
+            ngx_http_wapress_redis_cmd_failed(cmd,
+                                              NGX_HTTP_WAPRESS_REDIS_LOST,
+                                              (u_char *) "the connection "
+                                              "is closing");
+        }
+    }
+}
+
+
+/* the connection is gone: the waiting commands fail, oldest first */
+
+void
+ngx_http_wapress_redis_cmd_fail_waiting(ngx_http_wapress_redis_conn_t *conn,
+    ngx_uint_t failure, u_char *why)
+{
+    ngx_queue_t                    *q, waiting;
+    ngx_http_wapress_redis_cmd_t   *cmd;
+    u_char                          text[NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN];
+
+    if (ngx_queue_empty(&conn->waiting)) {
+        return;
+    }
+
+    /* a handler may send again: those commands are not in this list */
+
+    ngx_cpystrn(text, why, NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN);
+
+    /*
+     * they stay counted in nwaiting, and cancellable, until their turn:
+     * a handler may cancel another one of them
+     */
+
+    waiting = conn->waiting;
+    waiting.next->prev = &waiting;
+    waiting.prev->next = &waiting;
+
+    ngx_queue_init(&conn->waiting);
+
+    while (!ngx_queue_empty(&waiting)) {
+        q = ngx_queue_head(&waiting);
+        cmd = ngx_queue_data(q, ngx_http_wapress_redis_cmd_t, queue);
+
+        ngx_queue_remove(q);
+        conn->nwaiting--;
+        cmd->waiting = 0;
+
+        ngx_http_wapress_redis_cmd_failed(cmd, failure, text);
+    }
+}
+
+
+/* the limit of the reply that hiredis reads now: the oldest command's */
+
+size_t
+ngx_http_wapress_redis_cmd_limit(ngx_http_wapress_redis_conn_t *conn,
+    redisAsyncContext *ac)
+{
+    redisCallback                 *cb;
+    ngx_http_wapress_redis_cmd_t  *cmd;
+
+    cb = ac->replies.head;
+
+    if (cb != NULL && cb->fn == ngx_http_wapress_redis_cmd_reply) {
+        cmd = cb->privdata;
+        return cmd->max_size;
+    }
+
+    /* not a command of ours: the largest limit of the server's users */
+
+    return conn->server->max_reply;
+}
+
+
+void
+ngx_http_wapress_redis_cmd_too_large(redisAsyncContext *ac, size_t len)
+{
+    redisCallback                 *cb;
+    ngx_http_wapress_redis_cmd_t  *cmd;
+
+    cb = ac->replies.head;
+
+    if (cb != NULL && cb->fn == ngx_http_wapress_redis_cmd_reply) {
+        cmd = cb->privdata;
+        cmd->too_large = len;
+    }
+}
+
+
+ngx_msec_t
+ngx_http_wapress_redis_cmd_oldest(ngx_http_wapress_redis_conn_t *conn)
+{
+    ngx_http_wapress_redis_cmd_t  *cmd;
+
+    if (ngx_queue_empty(&conn->flight)) {
+        return 0;
+    }
+
+    cmd = ngx_queue_data(ngx_queue_head(&conn->flight),
+                         ngx_http_wapress_redis_cmd_t, queue);
+
+    return cmd->sent ? cmd->sent : 1;
 }
 
 
@@ -134,6 +332,16 @@ ngx_http_wapress_redis_cmd_arg(u_char *p, ngx_str_t *arg)
 void
 ngx_http_wapress_redis_cancel(ngx_http_wapress_redis_cmd_t *cmd)
 {
+    /* in flight, or its handler runs: freed when that is over */
+
+    if (cmd->waiting) {
+        /* never written: forgotten at once */
+        ngx_queue_remove(&cmd->queue);
+        cmd->conn->nwaiting--;
+        ngx_free(cmd);
+        return;
+    }
+
     cmd->cancelled = 1;
 }
 
@@ -146,38 +354,80 @@ ngx_http_wapress_redis_cmd_reply(redisAsyncContext *ac, void *r,
 
     u_char                          *p;
     redisReply                      *reply;
+    ngx_http_wapress_redis_conn_t   *conn;
     ngx_http_wapress_redis_reply_t   out;
-    u_char                           text[NGX_MAX_ERROR_STR];
+    u_char                           text[NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN];
 
     reply = r;
+    conn = cmd->conn;
+
+    ngx_queue_remove(&cmd->queue);
+    conn->nflight--;
 
     if (cmd->cancelled) {
         ngx_free(cmd);
-        return;
+        goto flush;
     }
 
-    if (reply == NULL) {
-        p = ngx_snprintf(text, sizeof(text), "Redis connection lost: %s",
-                         ac->err ? ac->errstr : "closed");
+    if (reply == NULL && cmd->too_large) {
+        p = ngx_snprintf(text, NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN,
+                         "reply of %uz bytes is larger than %uz",
+                         cmd->too_large,
+                         cmd->max_size ? cmd->max_size
+                                       : conn->server->max_reply);
 
         ngx_memzero(&out, sizeof(ngx_http_wapress_redis_reply_t));
         out.type = NGX_HTTP_WAPRESS_REDIS_FAILED;
-        out.failure = NGX_HTTP_WAPRESS_REDIS_LOST;
+        out.failure = NGX_HTTP_WAPRESS_REDIS_TOO_LARGE;
+        out.integer = (int64_t) cmd->too_large;
         out.str.data = text;
         out.str.len = p - text;
 
         cmd->handler(&out, cmd->data);
         ngx_free(cmd);
-        return;
+        goto flush;
+    }
+
+    if (reply == NULL) {
+        /* a copy: conn->why may change while the handler runs */
+        ngx_cpystrn(text, ngx_http_wapress_redis_why(conn, ac),
+                    NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN);
+
+        ngx_http_wapress_redis_cmd_failed(cmd, NGX_HTTP_WAPRESS_REDIS_LOST,
+                                          text);
+        goto flush;
     }
 
     if (reply->type == REDIS_REPLY_ARRAY) {
         ngx_http_wapress_redis_cmd_array(cmd, reply);
         ngx_free(cmd);
-        return;
+        goto flush;
     }
 
     ngx_http_wapress_redis_cmd_convert(&out, reply, cmd->max_size);
+
+    cmd->handler(&out, cmd->data);
+    ngx_free(cmd);
+
+flush:
+
+    ngx_http_wapress_redis_cmd_flush(conn);
+}
+
+
+/* no reply: the handler learns why, the command is freed */
+
+static void
+ngx_http_wapress_redis_cmd_failed(ngx_http_wapress_redis_cmd_t *cmd,
+    ngx_uint_t failure, u_char *why)
+{
+    ngx_http_wapress_redis_reply_t  out;
+
+    ngx_memzero(&out, sizeof(ngx_http_wapress_redis_reply_t));
+    out.type = NGX_HTTP_WAPRESS_REDIS_FAILED;
+    out.failure = failure;
+    out.str.data = why;
+    out.str.len = ngx_strlen(why);
 
     cmd->handler(&out, cmd->data);
     ngx_free(cmd);

@@ -1,24 +1,90 @@
 
 /*
- * ngx_http_wapress_redis_conf.c: the wapress_redis directive's arguments,
- * "ADDRESS [db=N] [password=P] [user=U]", parsed when the configuration
- * loads.  Host names are resolved here, because redisAsyncConnect() would
- * call getaddrinfo() on a name, which blocks; identical servers are
- * shared, so that a worker keeps one connection per server.
+ * ngx_http_wapress_redis_conf.c: the Redis layer's configuration: the
+ * wapress_redis directive, "ADDRESS [db=N] [password=P] [user=U]",
+ * parsed when the configuration loads, the check of
+ * wapress_redis_connect_timeout, and what the locations that use a
+ * server ask of its connection (the largest timeout and value size).
+ * Host names are resolved here, because redisAsyncConnect() would call
+ * getaddrinfo() on a name, which blocks; identical servers are shared,
+ * so that a worker keeps one connection per server.  No error message
+ * repeats what follows a "=" in a parameter: it may be a password.
  */
 
 
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
+
+#include "ngx_http_wapress_module.h"
 #include "ngx_http_wapress_redis.h"
 
 
 #define NGX_HTTP_WAPRESS_REDIS_DEFAULT_PORT  6379
 
+/* the stall watchdog waits this much longer than the longest timeout */
+#define NGX_HTTP_WAPRESS_REDIS_STALL_MARGIN  100
+
 
 static ngx_int_t ngx_http_wapress_redis_parse_address(ngx_conf_t *cf,
     ngx_str_t *addr, ngx_http_wapress_redis_server_t *srv);
+static void ngx_http_wapress_redis_param_name(ngx_str_t *value,
+    ngx_str_t *name);
+static char *ngx_http_wapress_redis_check_connect_timeout(ngx_conf_t *cf,
+    void *post, void *data);
+
+
+ngx_conf_post_t  ngx_http_wapress_redis_connect_timeout_post = {
+    ngx_http_wapress_redis_check_connect_timeout
+};
+
+
+char *
+ngx_http_wapress_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_wapress_loc_conf_t *wlcf = conf;
+
+    ngx_str_t                     *value;
+    ngx_http_wapress_main_conf_t  *wmcf;
+
+    if (wlcf->redis != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_wapress_module);
+    value = cf->args->elts;
+
+    return ngx_http_wapress_redis_parse(cf, &value[1], cf->args->nelts - 1,
+                                        &wmcf->servers, &wlcf->redis);
+}
+
+
+static char *
+ngx_http_wapress_redis_check_connect_timeout(ngx_conf_t *cf, void *post,
+    void *data)
+{
+    ngx_msec_t  *ms = data;
+
+    if (*ms == 0) {
+        return "must be greater than 0";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+void
+ngx_http_wapress_redis_use(ngx_http_wapress_redis_server_t *srv,
+    ngx_msec_t timeout, size_t max_size)
+{
+    if (timeout + NGX_HTTP_WAPRESS_REDIS_STALL_MARGIN > srv->stall) {
+        srv->stall = timeout + NGX_HTTP_WAPRESS_REDIS_STALL_MARGIN;
+    }
+
+    if (max_size > srv->max_reply) {
+        srv->max_reply = max_size;
+    }
+}
 
 
 char *
@@ -28,7 +94,7 @@ ngx_http_wapress_redis_parse(ngx_conf_t *cf, ngx_str_t *args,
 {
     u_char                           *p;
     ngx_int_t                         db;
-    ngx_str_t                         user, password, value;
+    ngx_str_t                         user, password, value, name;
     ngx_uint_t                        i;
     ngx_http_wapress_redis_server_t   tmp, *s, **sp;
 
@@ -83,8 +149,20 @@ ngx_http_wapress_redis_parse(ngx_conf_t *cf, ngx_str_t *args,
             continue;
         }
 
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid redis parameter \"%V\"", &value);
+        ngx_http_wapress_redis_param_name(&value, &name);
+
+        if (name.len == value.len) {
+            /* a bare word may be a password without its "password=" */
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid redis parameter %ui (expected "
+                               "\"db=\", \"password=\" or \"user=\")",
+                               i);
+
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid redis parameter \"%V=...\"", &name);
+        }
+
         return NGX_CONF_ERROR;
     }
 
@@ -134,7 +212,8 @@ ngx_http_wapress_redis_parse(ngx_conf_t *cf, ngx_str_t *args,
     /* the name in logs: the address, db and user, never the password */
 
     p = ngx_pnalloc(cf->pool, args[0].len + sizeof(" db=") - 1 + NGX_INT_T_LEN
-                              + sizeof(" user=") - 1 + user.len);
+                              + sizeof(" user=") - 1 + user.len
+                              + sizeof(" #") - 1 + NGX_INT_T_LEN);
     if (p == NULL) {
         return NGX_CONF_ERROR;
     }
@@ -151,6 +230,19 @@ ngx_http_wapress_redis_parse(ngx_conf_t *cf, ngx_str_t *args,
     }
 
     tmp.name.len = p - tmp.name.data;
+
+    /* the same name for another server (another password): numbered */
+
+    for (i = 0; i < servers->nelts; i++) {
+        if (sp[i]->name.len == tmp.name.len
+            && ngx_strncmp(sp[i]->name.data, tmp.name.data, tmp.name.len)
+               == 0)
+        {
+            p = ngx_sprintf(p, " #%ui", servers->nelts + 1);
+            tmp.name.len = p - tmp.name.data;
+            break;
+        }
+    }
 
     s = ngx_palloc(cf->pool, sizeof(ngx_http_wapress_redis_server_t));
     if (s == NULL) {
@@ -171,9 +263,26 @@ ngx_http_wapress_redis_parse(ngx_conf_t *cf, ngx_str_t *args,
 
 duplicate:
 
+    ngx_http_wapress_redis_param_name(&value, &name);
+
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "duplicate redis parameter \"%V\"", &value);
+                       "duplicate redis parameter \"%V=\"", &name);
     return NGX_CONF_ERROR;
+}
+
+
+/* "name=value": the name only; a value is never logged */
+
+static void
+ngx_http_wapress_redis_param_name(ngx_str_t *value, ngx_str_t *name)
+{
+    u_char  *eq;
+
+    name->data = value->data;
+
+    eq = ngx_strlchr(value->data, value->data + value->len, '=');
+
+    name->len = (eq != NULL) ? (size_t) (eq - value->data) : value->len;
 }
 
 

@@ -4,6 +4,12 @@
  * (ngx_http_wapress_redis*.c), hiredis types included.  Nothing outside
  * the layer includes it: the rest of the module sees
  * ngx_http_wapress_redis.h only.
+ *
+ * The layer's files: _redis.c (a connection's life: connect, AUTH/SELECT
+ * or PING, health and backoff, the watchdog, the end), _redis_event.c
+ * (hiredis's socket on nginx's event loop, and the reader's limits),
+ * _redis_cmd.c (the command API and its bounded queue), _redis_conf.c
+ * (the wapress_redis directive).
  */
 
 
@@ -20,20 +26,158 @@
 #include "ngx_http_wapress_redis.h"
 
 
+#define NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN    256
+
+/* commands handed to hiredis and not answered yet, per connection */
+#define NGX_HTTP_WAPRESS_REDIS_MAX_FLIGHT    256
+
+/* commands waiting for a place among those, per connection */
+#define NGX_HTTP_WAPRESS_REDIS_MAX_WAITING   16384
+
+/* a read buffer that grew past this is given back once it is empty */
+#define NGX_HTTP_WAPRESS_REDIS_READ_BUF      (64 * 1024)
+
+/* the watchdog's threshold when no location gave a wapress_redis_timeout */
+#define NGX_HTTP_WAPRESS_REDIS_STALL         3000
+
+
+#define ngx_http_wapress_redis_stall(srv)                                     \
+    ((srv)->stall ? (srv)->stall : NGX_HTTP_WAPRESS_REDIS_STALL)
+
+
+typedef struct ngx_http_wapress_redis_link_s  ngx_http_wapress_redis_link_t;
+
+
 /*
- * Returns the worker's connection context for "srv", connected or still
- * connecting (commands may be queued on it at once: hiredis writes them
- * after AUTH and SELECT once connected), starting a connection if there
- * is none and the backoff allows.  Returns NULL when the server cannot
- * be used now; *err then says why (a NUL-terminated text, valid until
- * the next call for this server, e.g. "connect failed: Connection
- * refused, next attempt in 400ms").  Commands are written in one batch per event loop
- * turn (the write is a posted event).
+ * One hiredis context and the nginx connection that carries its socket.
+ * It lives from redisAsyncConnect() until hiredis calls our cleanup hook
+ * (or, if a handler of ours is on the stack then, until it returns).
+ */
+struct ngx_http_wapress_redis_link_s {
+    ngx_queue_t                      queue;      /* in conn->links */
+    redisAsyncContext               *ac;
+    ngx_connection_t                *c;
+    ngx_http_wapress_redis_conn_t   *conn;
+    ngx_event_t                      ev;         /* connect deadline, then
+                                                    the stall watchdog, or
+                                                    posted to abort */
+    ngx_msec_t                       timeout;
+    ngx_msec_t                       last_read;
+    ngx_msec_t                       ready_at;
+    ngx_msec_t                       due_since;
+    ngx_uint_t                       busy;       /* our frames on the stack */
+    ngx_uint_t                       setup;      /* setup replies due */
+    size_t                           peak;       /* of the read buffer */
+
+    unsigned                         connected:1;
+    unsigned                         ready:1;    /* a good reply came */
+    unsigned                         writing:1;  /* in redisAsyncHandleWrite */
+    unsigned                         want_write:1;
+    unsigned                         closing:1;  /* ended by us, logged */
+    unsigned                         dead:1;     /* hiredis cleaned it up */
+
+    /* why we ended it, for the commands it takes along; or empty */
+    u_char                           reason[NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN];
+};
+
+
+/* per worker, per server; allocated from the cycle pool on first use */
+struct ngx_http_wapress_redis_conn_s {
+    ngx_http_wapress_redis_server_t  *server;
+    redisAsyncContext                *ac;        /* the one to use, or NULL */
+    ngx_queue_t                       links;     /* every live context */
+    ngx_log_t                        *log;
+    ngx_msec_t                        next_attempt;
+    ngx_msec_t                        delay;     /* current backoff */
+    ngx_uint_t                        failures;  /* consecutive */
+
+    ngx_queue_t                       flight;    /* commands in hiredis */
+    ngx_queue_t                       waiting;   /* commands not yet there */
+    ngx_uint_t                        nflight;
+    ngx_uint_t                        nwaiting;
+
+    unsigned                          exiting:1;
+    unsigned                          lost:1;    /* a ready one dropped */
+    unsigned                          flushing:1;
+    u_char                            errstr[NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN];
+    u_char                            err[NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN];
+    u_char                            why[NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN];
+};
+
+
+/*
+ * _redis.c.  Returns the worker's connection context for "srv", connected
+ * or still connecting (commands may be queued on it at once: hiredis
+ * writes them after the setup commands once connected), starting a
+ * connection if there is none and the backoff allows.  Returns NULL when
+ * the server cannot be used now; *err then says why (a NUL-terminated
+ * text, valid until the next call for this server, e.g. "redis
+ * 127.0.0.1:6379: connect failed: Connection refused, next attempt in
+ * 400ms").  Commands are written in one batch per event loop turn (the
+ * write is a posted event).
  */
 redisAsyncContext *ngx_http_wapress_redis_get(
     ngx_http_wapress_redis_server_t *srv, ngx_msec_t connect_timeout,
     ngx_log_t *log, const char **err);
 
+/*
+ * Ends a link on purpose; its commands fail, saying "text".  At "level"
+ * NGX_LOG_ERR or NGX_LOG_WARN it is a failure: it counts for the backoff
+ * and is logged at that level (a failure of the same kind as the last
+ * one at info); at NGX_LOG_INFO (a reply over its limit: not the
+ * server's fault) it is logged at info and the next command reconnects
+ * at once.
+ */
+void ngx_http_wapress_redis_drop(ngx_http_wapress_redis_link_t *link,
+    ngx_uint_t level, u_char *text);
+
+/* one of our frames leaves: frees a link that died meanwhile */
+void ngx_http_wapress_redis_release(ngx_http_wapress_redis_link_t *link);
+
+/* an event hook failed where the context cannot be freed: posted */
+void ngx_http_wapress_redis_abort(ngx_http_wapress_redis_link_t *link);
+
+/* hiredis's cleanup hook (the context dies) */
+void ngx_http_wapress_redis_ev_cleanup(void *data);
+
+/*
+ * Why a command on "ac" got no reply (hiredis gave it a NULL reply): a
+ * NUL-terminated text such as "redis 127.0.0.1:6379: connect failed:
+ * Connection refused".
+ */
+u_char *ngx_http_wapress_redis_why(ngx_http_wapress_redis_conn_t *conn,
+    const redisAsyncContext *ac);
+
+/* the link's handler of its own timer: connect deadline and watchdog */
+void ngx_http_wapress_redis_link_handler(ngx_event_t *ev);
+
+/* _redis_event.c: hooks hiredis's context "ac" to the nginx connection */
+ngx_connection_t *ngx_http_wapress_redis_event_attach(
+    ngx_http_wapress_redis_link_t *link, redisAsyncContext *ac,
+    ngx_log_t *log);
+
+/* the context is gone: the nginx connection is freed, the socket kept */
+void ngx_http_wapress_redis_event_detach(ngx_http_wapress_redis_link_t *link);
+
+/* _redis_cmd.c */
+
+/* the largest reply the oldest command due may read (0: no limit) */
+size_t ngx_http_wapress_redis_cmd_limit(ngx_http_wapress_redis_conn_t *conn,
+    redisAsyncContext *ac);
+
+/* the oldest command due on "ac" gets _TOO_LARGE instead of _LOST */
+void ngx_http_wapress_redis_cmd_too_large(redisAsyncContext *ac, size_t len);
+
+/* when the oldest command in flight was written, or 0 if none is */
+ngx_msec_t ngx_http_wapress_redis_cmd_oldest(
+    ngx_http_wapress_redis_conn_t *conn);
+
+/* hands waiting commands to the connection while the cap allows */
+void ngx_http_wapress_redis_cmd_flush(ngx_http_wapress_redis_conn_t *conn);
+
+/* the connection is gone: the waiting commands fail */
+void ngx_http_wapress_redis_cmd_fail_waiting(
+    ngx_http_wapress_redis_conn_t *conn, ngx_uint_t failure, u_char *why);
 
 /*
  * A connection of the worker's own to "srv", apart from the one the

@@ -6,10 +6,24 @@ use t::WapressTest;
 use Time::HiRes qw(time sleep);
 
 repeat_each(1);
-plan tests => repeat_each() * (blocks() * 5 + 1);
+plan tests => repeat_each() * (blocks() * 5 + 2);
 
 our $Port = $ENV{TEST_NGINX_REDIS_DOWN_PORT} ||= 6397;
 stop_redis($Port);
+
+our $TwoConfig = <<'_EOC_';
+    location = /db2 {
+        wapress_redis 127.0.0.1:$TEST_NGINX_REDIS_DOWN_PORT db=2;
+        wapress_layout ../html/layout.html;
+        wapress_fragment a t040:a default=down;
+    }
+
+    location = /pw {
+        wapress_redis 127.0.0.1:$TEST_NGINX_REDIS_DOWN_PORT password=s3cret;
+        wapress_layout ../html/layout.html;
+        wapress_fragment a t040:a default=down;
+    }
+_EOC_
 
 no_shuffle();
 run_tests();
@@ -123,7 +137,46 @@ GET /t
 --- response_body
 [down]
 --- error_log eval
-qr/\[warn\] .*wapress: fragment "a" key "t040:a": Redis connection lost: .*using the default/
+qr/\[warn\] .*wapress: fragment "a" key "t040:a": .*connection lost: .*using the default/
 --- no_error_log
 [alert]
 [crit]
+
+
+
+=== TEST 6: servers on one host:port are told apart: db=
+--- http_config
+    wapress_redis 127.0.0.1:$TEST_NGINX_REDIS_DOWN_PORT;
+--- config eval: $::TwoConfig
+--- user_files
+>>> layout.html
+[<!--# wapress fragment="a" -->]
+--- request
+GET /db2
+--- response_body
+[down]
+--- error_log eval
+[qr/\[error\] .*wapress: redis 127\.0\.0\.1:\d+ db=2: connect failed: Connection refused/,
+ qr/\[warn\] .*wapress: fragment "a" key "t040:a": redis 127\.0\.0\.1:\d+ db=2: connect failed: Connection refused, using the default/]
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 7: servers on one host:port are told apart: another password
+--- http_config
+    wapress_redis 127.0.0.1:$TEST_NGINX_REDIS_DOWN_PORT;
+--- config eval: $::TwoConfig
+--- user_files
+>>> layout.html
+[<!--# wapress fragment="a" -->]
+--- request
+GET /pw
+--- response_body
+[down]
+--- error_log eval
+qr/\[error\] .*wapress: redis 127\.0\.0\.1:\d+ #\d+: connect failed: Connection refused/
+--- no_error_log
+s3cret
+[alert]

@@ -4,7 +4,7 @@
 
 use t::WapressTest;
 
-plan tests => repeat_each() * (blocks() * 5);
+plan tests => repeat_each() * (blocks() * 5 + 1);
 
 our $AuthPort = $ENV{TEST_NGINX_REDIS_AUTH_PORT};
 redis_session($AuthPort, ['AUTH', 's3cret'], ['SET', 't070:k', 'secret value']);
@@ -62,8 +62,9 @@ secret value
 GET /t
 --- response_body
 none
---- error_log
-AUTH failed
+--- error_log eval
+[qr/\[error\] .*wapress: redis 127\.0\.0\.1:\d+: AUTH failed: WRONGPASS/,
+ qr/\[warn\] .*wapress: fragment "x" key "t070:k": .*AUTH failed: WRONGPASS .*, using the default/]
 --- no_error_log
 [alert]
 [crit]
@@ -81,8 +82,8 @@ AUTH failed
 GET /t
 --- response_body
 none
---- error_log
-wapress: fragment "x" key "t070:k": Redis error: NOAUTH
+--- error_log eval
+qr/\[warn\] .*wapress: fragment "x" key "t070:k": .*PING failed: NOAUTH .*, using the default/
 --- no_error_log
 [alert]
 [crit]

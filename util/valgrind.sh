@@ -17,6 +17,9 @@ cd "$root"
 # name: reason (keep docs/testing.md in step)
 VALGRIND_SKIP=${VALGRIND_SKIP-"
 t/040-redis-down.t: TEST 4 expects the reconnect within 0.5 s of Redis up
+t/041-redis-storm.t: counts connection attempts over 40 pages 25 ms apart
+t/042-redis-backlog.t: a burst of 300 pages and a fresh page within 400 ms
+t/043-redis-huge.t: measures the worker's peak RSS
 t/046-stall.t: TEST 2 watches the connection that TEST 1 left stalled
 t/092-filter-required.t: TEST 16 reads the first bytes with a 0.6 s timeout
 t/100-cache.t: blocks share the zone, which restarting nginx empties

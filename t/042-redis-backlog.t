@@ -132,6 +132,12 @@ sub burst {
 sub recovery {
     start_slow();
     sleep 0.2;
+    # init may run before nginx listens: wait for it (at most 5 s)
+    for (1 .. 100) {
+        last if IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                      PeerPort => $Test::Nginx::Util::ServerPort);
+        sleep 0.05;
+    }
     http_get('/p/warm') =~ /\[v-t042:warm:1\|v-t042:warm:2\]/
         or die "the slow server does not answer\n";
     burst();

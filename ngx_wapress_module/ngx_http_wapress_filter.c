@@ -4,8 +4,10 @@
  * (ngx_http_wapress_page.c).  A header and body filter that replaces the
  * fragment markers of an HTML response nginx passes through (proxy_pass,
  * fastcgi_pass, static files, ...) with the location's fragments, the
- * same ones a layout uses.  The markers are found by the streaming
- * scanner (ngx_http_wapress_scan.c).
+ * same ones a layout uses.  This file parses: the markers are found by
+ * the streaming scanner (ngx_http_wapress_scan.c) and the body becomes a
+ * queue of text and fragment slots; ngx_http_wapress_filter_send.c sends
+ * it.
  *
  * The body streams: the text before a pending marker goes out as it
  * arrives; a fragment's lookup is sent as soon as its marker is seen (the

@@ -1,7 +1,10 @@
 
 /*
  * ngx_http_wapress_filter.h: filter mode (wapress_filter): fragment
- * markers replaced in any HTML response that nginx passes through.
+ * markers replaced in any HTML response that nginx passes through.  The
+ * filter's state is shared by its two halves: ngx_http_wapress_filter.c
+ * (the directives, the header filter, and the body parsed into a queue)
+ * and ngx_http_wapress_filter_send.c (the queue sent).
  */
 
 

@@ -226,7 +226,10 @@ ngx_http_wapress_fresh_refresh(ngx_http_wapress_page_t *page, ngx_uint_t i)
 
     rf->field.data = rf->data + res->key.len;
     rf->field.len = res->field.len;
-    ngx_memcpy(rf->field.data, res->field.data, res->field.len);
+
+    if (res->field.len) {
+        ngx_memcpy(rf->field.data, res->field.data, res->field.len);
+    }
 
     if (ngx_http_wapress_fetch_send(rf->conf, i, &rf->key, &rf->field,
                                     ngx_http_wapress_fresh_refreshed, rf,

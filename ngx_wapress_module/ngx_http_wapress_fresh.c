@@ -260,11 +260,17 @@ ngx_http_wapress_fresh_refresh(ngx_http_wapress_page_t *page, ngx_uint_t i)
 
     rf->key.data = rf->data;
     rf->key.len = res->key.len;
-    ngx_memcpy(rf->key.data, res->key.data, res->key.len);
+
+    if (res->key.len) {
+        ngx_memcpy(rf->key.data, res->key.data, res->key.len);
+    }
 
     rf->field.data = rf->data + res->key.len;
     rf->field.len = res->field.len;
-    ngx_memcpy(rf->field.data, res->field.data, res->field.len);
+
+    if (res->field.len) {
+        ngx_memcpy(rf->field.data, res->field.data, res->field.len);
+    }
 
     if (ngx_http_wapress_fetch_send(&rf->wait, rf->conf, i, &rf->key,
                                     &rf->field,

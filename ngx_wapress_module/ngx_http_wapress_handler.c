@@ -75,9 +75,11 @@ ngx_http_wapress_handler(ngx_http_request_t *r)
 static void
 ngx_http_wapress_handler_resume(ngx_http_wapress_page_t *page)
 {
+    ngx_connection_t    *c;
     ngx_http_request_t  *r;
 
     r = page->request;
+    c = r->connection;
 
     if (page->waiting) {
         return;
@@ -87,8 +89,10 @@ ngx_http_wapress_handler_resume(ngx_http_wapress_page_t *page)
         r->read_event_handler = ngx_http_block_reading;
     }
 
+    /* the request may be freed by its finalization: c stays */
+
     ngx_http_finalize_request(r, ngx_http_wapress_handler_send(page));
-    ngx_http_run_posted_requests(r->connection);
+    ngx_http_run_posted_requests(c);
 }
 
 

@@ -35,6 +35,7 @@
 #include "ngx_http_wapress_module.h"
 #include "ngx_http_wapress_filter.h"
 #include "ngx_http_wapress_page.h"
+#include "ngx_http_wapress_fragment.h"
 
 
 static ngx_int_t ngx_http_wapress_header_filter(ngx_http_request_t *r);
@@ -438,22 +439,15 @@ static ngx_int_t
 ngx_http_wapress_filter_find(ngx_http_wapress_page_t *page, u_char *name,
     size_t len)
 {
-    ngx_str_t                     s;
-    ngx_uint_t                    i, n;
-    ngx_http_wapress_fragment_t  *frag;
+    ngx_int_t   i;
+    ngx_str_t   s;
 
-    n = page->conf->fragments ? page->conf->fragments->nelts : 0;
-    frag = n ? page->conf->fragments->elts : NULL;
+    i = ngx_http_wapress_fragment_find(page->conf, name, len);
 
-    for (i = 0; i < n; i++) {
-        if (frag[i].name.len == len
-            && ngx_strncmp(frag[i].name.data, name, len) == 0)
-        {
-            ngx_log_debug1(NGX_LOG_DEBUG_HTTP,
-                           page->request->connection->log, 0,
-                           "wapress filter marker \"%V\"", &frag[i].name);
-            return i;
-        }
+    if (i != NGX_DECLINED) {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, page->request->connection->log, 0,
+                       "wapress filter marker \"%*s\"", len, name);
+        return i;
     }
 
     s.len = len;

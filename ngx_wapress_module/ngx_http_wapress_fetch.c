@@ -30,6 +30,7 @@
 #include "ngx_http_wapress_fetch.h"
 #include "ngx_http_wapress_fragment.h"
 #include "ngx_http_wapress_cache.h"
+#include "ngx_http_wapress_stats.h"
 
 
 typedef struct {
@@ -42,6 +43,8 @@ struct ngx_http_wapress_batch_s {
     ngx_http_wapress_ctx_t          *ctx;        /* NULL: detached */
     ngx_http_wapress_batch_t        *next;       /* of the same request */
     ngx_uint_t                       pending;    /* callbacks to come */
+    ngx_http_wapress_redis_server_t *server;     /* for wapress_status */
+    ngx_msec_t                       sent;
     ngx_http_wapress_slot_t          slots[1];
 };
 
@@ -163,6 +166,8 @@ ngx_http_wapress_fetch(ngx_http_wapress_ctx_t *ctx, ngx_uint_t *frags,
 
         batch->ctx = ctx;
         batch->pending = 0;
+        batch->server = wlcf->redis;
+        batch->sent = ngx_current_msec;
         batch->next = ctx->batches;
         ctx->batches = batch;
     }
@@ -222,6 +227,8 @@ ngx_http_wapress_fetch(ngx_http_wapress_ctx_t *ctx, ngx_uint_t *frags,
 
         batch->pending++;
         ctx->waiting++;
+        ngx_http_wapress_stats_redis(wlcf->redis,
+                                     NGX_HTTP_WAPRESS_STATS_SENT, 0);
     }
 
     return NGX_OK;
@@ -331,6 +338,7 @@ ngx_http_wapress_ctx_create(ngx_http_request_t *r,
     cln->data = ctx;
 
     ngx_http_set_ctx(r, ctx, ngx_http_wapress_module);
+    ngx_http_wapress_stats_page(ctx);
 
     return ctx;
 }
@@ -365,6 +373,10 @@ ngx_http_wapress_fetch_reply(redisAsyncContext *ac, void *rep,
     batch = slot->batch;
     batch->pending--;
     ctx = batch->ctx;
+    ngx_http_wapress_stats_redis(batch->server,
+                                 rep ? NGX_HTTP_WAPRESS_STATS_REPLY
+                                     : NGX_HTTP_WAPRESS_STATS_DROPPED,
+                                 ngx_current_msec - batch->sent);
 
     if (ctx == NULL) {
         /* a late reply: its request is gone */
@@ -509,6 +521,7 @@ ngx_http_wapress_fetch_fail(ngx_http_wapress_ctx_t *ctx, ngx_uint_t i,
                 res->state = e.missing ? NGX_HTTP_WAPRESS_MISSING
                                        : NGX_HTTP_WAPRESS_FOUND;
                 res->cache = NGX_HTTP_WAPRESS_CACHE_STALE;
+                res->age = e.age;
 
                 ngx_http_wapress_log_stale(ctx, i, cause, e.age);
                 return;
@@ -592,6 +605,7 @@ ngx_http_wapress_fetch_cached(ngx_http_wapress_ctx_t *ctx, ngx_uint_t i)
     }
 
     res->value = e.value;
+    res->age = e.age;
 
     if (e.missing) {
         res->state = NGX_HTTP_WAPRESS_MISSING;
@@ -714,6 +728,9 @@ ngx_http_wapress_fetch_refresh(ngx_http_wapress_ctx_t *ctx, ngx_uint_t i)
         return;
     }
 
+    ngx_http_wapress_stats_redis(wlcf->redis, NGX_HTTP_WAPRESS_STATS_SENT,
+                                 0);
+
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "wapress cache refresh sent, key \"%V\"", &rf->key);
 }
@@ -741,6 +758,10 @@ ngx_http_wapress_fetch_refreshed(redisAsyncContext *ac, void *rep,
     frag = &frag[rf->fragment];
     log = ngx_cycle->log;
     cause = err;
+    ngx_http_wapress_stats_redis(wlcf->redis,
+                                 rep ? NGX_HTTP_WAPRESS_STATS_REPLY
+                                     : NGX_HTTP_WAPRESS_STATS_DROPPED,
+                                 NGX_HTTP_WAPRESS_STATS_NO_RTT);
 
     if (reply == NULL) {
         if (ngx_exiting || ngx_terminate || ngx_quit) {
@@ -841,6 +862,7 @@ ngx_http_wapress_log_result(ngx_http_wapress_ctx_t *ctx, ngx_uint_t i,
     res = &ctx->results[i];
     frag = ctx->conf->fragments->elts;
     frag = &frag[i];
+    ngx_http_wapress_stats_cause(ctx, i, cause);
 
     if (res->state == NGX_HTTP_WAPRESS_MISSING) {
         level = NGX_LOG_INFO;

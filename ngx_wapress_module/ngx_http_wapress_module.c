@@ -20,6 +20,8 @@
 #include "ngx_http_wapress_cache.h"
 #include "ngx_http_wapress_var.h"
 #include "ngx_http_wapress_filter.h"
+#include "ngx_http_wapress_stats.h"
+#include "ngx_http_wapress_status.h"
 
 
 static void *ngx_http_wapress_create_main_conf(ngx_conf_t *cf);
@@ -29,6 +31,7 @@ static char *ngx_http_wapress_merge_loc_conf(ngx_conf_t *cf, void *parent,
 static char *ngx_http_wapress_redis(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static void ngx_http_wapress_exit_process(ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_wapress_postconfiguration(ngx_conf_t *cf);
 
 
 static ngx_command_t  ngx_http_wapress_commands[] = {
@@ -96,13 +99,27 @@ static ngx_command_t  ngx_http_wapress_commands[] = {
       offsetof(ngx_http_wapress_loc_conf_t, filter_types_keys),
       &ngx_http_html_default_types[0] },
 
+    { ngx_string("wapress_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_wapress_status,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("wapress_debug_header"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_wapress_loc_conf_t, debug_header),
+      NULL },
+
       ngx_null_command
 };
 
 
 static ngx_http_module_t  ngx_http_wapress_module_ctx = {
     ngx_http_wapress_add_variables,        /* preconfiguration */
-    ngx_http_wapress_filter_init,          /* postconfiguration */
+    ngx_http_wapress_postconfiguration,    /* postconfiguration */
 
     ngx_http_wapress_create_main_conf,     /* create main configuration */
     NULL,                                  /* init main configuration */
@@ -194,6 +211,7 @@ ngx_http_wapress_create_loc_conf(ngx_conf_t *cf)
     wlcf->max_size = NGX_CONF_UNSET_SIZE;
     wlcf->timeout = NGX_CONF_UNSET_MSEC;
     wlcf->filter = NGX_CONF_UNSET;
+    wlcf->debug_header = NGX_CONF_UNSET;
 
     return wlcf;
 }
@@ -218,6 +236,7 @@ ngx_http_wapress_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->cache, prev->cache, NULL);
     ngx_conf_merge_size_value(conf->max_size, prev->max_size, 1024 * 1024);
     ngx_conf_merge_value(conf->filter, prev->filter, 0);
+    ngx_conf_merge_value(conf->debug_header, prev->debug_header, 0);
 
     if (ngx_http_merge_types(cf, &conf->filter_types_keys,
                              &conf->filter_types, &prev->filter_types_keys,
@@ -274,6 +293,10 @@ ngx_http_wapress_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
+    if (ngx_http_wapress_stats_location(cf, conf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
 }
 
@@ -295,6 +318,19 @@ ngx_http_wapress_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     return ngx_http_wapress_redis_parse(cf, &value[1], cf->args->nelts - 1,
                                         &wmcf->servers, &wlcf->redis);
+}
+
+
+/* the counters' header filter goes below the filter module's */
+
+static ngx_int_t
+ngx_http_wapress_postconfiguration(ngx_conf_t *cf)
+{
+    if (ngx_http_wapress_stats_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_wapress_filter_init(cf);
 }
 
 

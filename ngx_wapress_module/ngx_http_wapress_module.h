@@ -71,11 +71,16 @@ typedef struct {
 } ngx_http_wapress_layout_t;
 
 
+typedef struct ngx_http_wapress_stats_conf_s  ngx_http_wapress_stats_conf_t;
+typedef struct ngx_http_wapress_stats_loc_s  ngx_http_wapress_stats_loc_t;
+
+
 typedef struct {
     ngx_array_t                      servers;    /* redis_server_t * */
     ngx_array_t                      templates;  /* template_t * */
     ngx_http_wapress_redis_server_t *default_server;
     ngx_uint_t                       filter;     /* wapress_filter used */
+    ngx_http_wapress_stats_conf_t   *stats;      /* counters, _stats.c */
 } ngx_http_wapress_main_conf_t;
 
 
@@ -102,6 +107,9 @@ typedef struct {
     ngx_hash_t                       filter_types;
     ngx_array_t                     *filter_types_keys;
     ngx_uint_t                       filter_required;  /* how many */
+
+    ngx_http_wapress_stats_loc_t    *stats;      /* its counters */
+    ngx_flag_t                       debug_header;
 } ngx_http_wapress_loc_conf_t;
 
 
@@ -115,6 +123,9 @@ typedef struct {
     ngx_str_t                        value;      /* rendered */
     ngx_uint_t                       state;      /* NGX_HTTP_WAPRESS_* */
     ngx_uint_t                       cache;      /* ..._WAPRESS_CACHE_* */
+    ngx_msec_t                       age;        /* of a copy from the
+                                                    cache */
+    ngx_uint_t                       error;      /* ..._STATS_ERR_* */
 } ngx_http_wapress_result_t;
 
 

@@ -18,6 +18,7 @@
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
 #include "ngx_http_wapress_redis.h"
+#include "ngx_http_wapress_stats.h"
 
 
 #define NGX_HTTP_WAPRESS_REDIS_BACKOFF_MIN   100
@@ -158,6 +159,8 @@ ngx_http_wapress_redis_get(ngx_http_wapress_redis_server_t *srv,
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
                    "wapress redis %V: connecting, attempt %ui",
                    &srv->name, conn->failures + 1);
+
+    ngx_http_wapress_stats_redis(srv, NGX_HTTP_WAPRESS_STATS_CONNECT, 0);
 
     if (ngx_http_wapress_redis_connect(conn, connect_timeout) == NGX_OK) {
         return conn->ac;
@@ -458,6 +461,7 @@ ngx_http_wapress_redis_ready(ngx_http_wapress_redis_link_t *link)
 
     link->ready = 1;
     link->last_read = ngx_current_msec;
+    ngx_http_wapress_stats_redis(conn->server, NGX_HTTP_WAPRESS_STATS_UP, 0);
 
     if (link->ac->replies.head != NULL) {
         /* commands queued while connecting: the stall watchdog */
@@ -516,6 +520,8 @@ ngx_http_wapress_redis_fail(ngx_http_wapress_redis_conn_t *conn, u_char *text)
     }
 
     conn->next_attempt = ngx_current_msec + conn->delay;
+    ngx_http_wapress_stats_redis(conn->server, NGX_HTTP_WAPRESS_STATS_FAILURE,
+                                 0);
 
     ngx_memcpy(conn->errstr, text, len);
     conn->errstr[len] = '\0';
@@ -726,6 +732,8 @@ ngx_http_wapress_redis_ev_cleanup(void *data)
     }
 
     ngx_http_wapress_redis_close_connection(link->c);
+    ngx_http_wapress_stats_redis(conn->server, NGX_HTTP_WAPRESS_STATS_CLOSED,
+                                 link->ready);
 
     ngx_queue_remove(&link->queue);
 

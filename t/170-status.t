@@ -55,6 +55,7 @@ sub scrape {
     }
     close $py;
     die "the parser failed ($?) on:\n$body" if $?;
+    diag($body) if $ENV{TEST_STATUS_DUMP};
     return { head => $head, body => $body, types => \%types,
              samples => \@samples };
 }

@@ -148,6 +148,13 @@ void ngx_http_wapress_stats_redis(ngx_http_wapress_redis_server_t *srv,
 ngx_msec_t ngx_http_wapress_stats_oldest(ngx_http_wapress_stats_conf_t *scf,
     ngx_uint_t z);
 
+/* the "result" label of a fragment: _STATS_HIT .. _ERROR, or NRESULT */
+ngx_uint_t ngx_http_wapress_stats_result(ngx_http_wapress_result_t *res);
+
+/* an optional fragment that shows its default value */
+ngx_uint_t ngx_http_wapress_stats_defaulted(
+    ngx_http_wapress_fragment_t *frag, ngx_http_wapress_result_t *res);
+
 /* the label of a cause, NGX_HTTP_WAPRESS_STATS_ERR_TIMEOUT .. _OTHER */
 ngx_str_t *ngx_http_wapress_stats_cause_name(ngx_uint_t cause);
 

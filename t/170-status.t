@@ -12,7 +12,7 @@ use Time::HiRes qw(sleep);
 repeat_each(1);
 no_shuffle();
 
-plan tests => repeat_each() * (blocks() * 3 + 49);
+plan tests => repeat_each() * (blocks() * 3 + 59);
 
 # a private redis-server, stopped half-way for the stale copies and 503
 our $Port = $ENV{TEST_NGINX_REDIS_STATUS_PORT}
@@ -84,6 +84,36 @@ sub get_with_accept {
     local $/;
     return scalar <$s>;
 }
+
+add_response_body_check(sub {
+    my ($block, $body, $req_idx, $repeat_idx, $dry_run) = @_;
+    return if $dry_run || $block->name !~ /evictions/;
+
+    http_get("/e/$_") for 1 .. 50;       # 2000 bytes each, in 32k
+    http_get('/u');                      # MISS
+    sleep 0.25;
+    http_get('/u');                      # UPDATING, and a refresh
+    sleep 0.1;
+
+    my $s = scrape();
+    my $r = "127.0.0.1:$main::Main";
+    my $ev = metric($s, 'wapress_cache_evictions_total', zone => 't170e');
+    ok($ev > 0, "evictions: $ev");
+    is(metric($s, 'wapress_cache_entries', zone => 't170e'), 50 - $ev,
+       'entries: 50 stored, less the evicted');
+    is(metric($s, 'wapress_fragments_total', location => '^/e/(?<n>\d+)$',
+              result => 'miss'), 50, '50 misses (a regex location)');
+    is(metric($s, 'wapress_fragments_total', location => '/u',
+              result => 'updating'), 1, '1 updating');
+    is(metric($s, 'wapress_cache_stale_served_total', zone => 't170u'), 1,
+       'an updating copy is a stale copy served');
+    is(metric($s, 'wapress_redis_commands_total', redis => $r), 52,
+       '50 + 1 lookups, 1 refresh');
+    is(metric($s, 'wapress_redis_replies_total', redis => $r), 52,
+       'all answered');
+    is(metric($s, 'wapress_redis_round_trip_seconds_count', redis => $r),
+       51, 'the refresh is not timed');
+});
 
 add_response_body_check(sub {
     my ($block, $body, $req_idx, $repeat_idx, $dry_run) = @_;
@@ -253,7 +283,38 @@ GET /a
 
 
 
-=== TEST 2: a status page with no page location: empty, valid
+=== TEST 2: evictions, updating copies and refreshes
+--- http_config
+    wapress_cache zone=t170e:32k valid=1h;
+--- config
+    location ~ ^/e/(?<n>\d+)$ {
+        wapress_layout ../html/one.html;
+        wapress_fragment x t170:e:$n;
+    }
+
+    location = /u {
+        wapress_cache zone=t170u:1m valid=200ms stale=1h
+                      stale_while_revalidate;
+        wapress_layout ../html/one.html;
+        wapress_fragment x t170:u;
+    }
+
+    location = /status {
+        wapress_status;
+    }
+--- user_files eval: $::UserFiles
+--- init
+my @cmds = map { ['SET', "t170:e:$_", 'v' x 2000] } 1 .. 50;
+t::WapressTest::redis_session($ENV{TEST_NGINX_REDIS_PORT}, @cmds,
+                              ['SET', 't170:u', 'U']);
+--- request
+GET /status?format=json
+--- response_body_like eval
+qr/^\{"locations":/
+
+
+
+=== TEST 3: a status page with no page location: empty, valid
 --- config
     location = /status {
         wapress_status;
@@ -265,7 +326,7 @@ GET /status?format=json
 
 
 
-=== TEST 3: an unknown format is a bad request
+=== TEST 4: an unknown format is a bad request
 --- config
     location = /status {
         wapress_status;
@@ -276,7 +337,7 @@ GET /status?format=xml
 
 
 
-=== TEST 4: wapress_status next to another content handler
+=== TEST 5: wapress_status next to another content handler
 --- config
     location = /status {
         wapress_layout ../html/one.html;

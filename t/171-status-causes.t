@@ -1,7 +1,8 @@
 # Why a fragment failed, as wapress_status counts it
 # (wapress_fragment_errors_total{cause=...}) and as the debug header
 # names it: a Redis error reply, bad JSON, a value over
-# wapress_fragment_max_size, a deadline, a server that refuses; and the
+# wapress_fragment_max_size, a template that fails, a deadline, a server
+# that refuses; and the
 # missing optional key in the access log ($wapress_fragments_missing,
 # $wapress_fragments_default).  The causes are read from the texts the
 # fetch code logs: this test notices when one of them changes.
@@ -12,7 +13,7 @@ use IO::Socket::INET;
 repeat_each(1);
 no_shuffle();
 
-plan tests => repeat_each() * (blocks() * 4 + 5);
+plan tests => repeat_each() * (blocks() * 4 + 6);
 
 $ENV{TEST_NGINX_REDIS_DOWN_PORT} ||= 6397;
 $ENV{TEST_NGINX_REDIS_BLACKHOLE_PORT} ||= 6395;
@@ -29,6 +30,11 @@ redis('SET', 't171:bad', '{bad');
 redis('SET', 't171:long', 'x' x 100);
 redis('SET', 't171:ok', 'OK');
 
+# 40 levels of a recursive partial: more than a rendering may nest
+my $tree = '{"name":"leaf","children":[]}';
+$tree = qq{{"name":"n$_","children":[$tree]}} for 1 .. 39;
+redis('SET', 't171:tree', $tree);
+
 add_response_body_check(sub {
     my ($block, $body, $req_idx, $repeat_idx, $dry_run) = @_;
     return if $dry_run || $block->name !~ /by cause/;
@@ -38,6 +44,9 @@ add_response_body_check(sub {
     like(http_get('/n'),
          qr{\r\nX-Wapress: x=ERROR;cause=connection;default\r\n},
          'connection');
+
+    like(http_get('/d'),
+         qr{\r\nX-Wapress: x=ERROR;cause=render;default\r\n}, 'render');
 
     my ($head, $text) = split /\r\n\r\n/, http_get('/status'), 2;
     my %err;
@@ -51,6 +60,7 @@ add_response_body_check(sub {
         '/c l too_large' => 1,
         '/t x timeout' => 1,
         '/n x connection' => 1,
+        '/d x render' => 1,
     }, 'errors by cause');
 });
 
@@ -89,6 +99,12 @@ __DATA__
         wapress_fragment x t171:x default=N;
     }
 
+    location = /d {
+        wapress_layout ../html/one.html;
+        wapress_fragment x t171:tree template=../html/tree.mustache
+                         default=0;
+    }
+
     location = /status {
         wapress_status;
     }
@@ -99,6 +115,10 @@ __DATA__
 [<!--# wapress fragment="x" -->]
 >>> j.mustache
 {{v}}
+>>> tree.mustache
+<ul>{{> node}}</ul>
+>>> node.mustache
+<li>{{name}}{{#children}}<ul>{{> node}}</ul>{{/children}}</li>
 --- request
 GET /c
 --- response_body eval

@@ -121,10 +121,12 @@ ngx_http_wapress_stats_location(ngx_conf_t *cf,
     for (i = 0; i < scf->locations.nelts; i++) {
         if (all[i]->server.len == sl->server.len
             && all[i]->location.len >= sl->location.len
-            && ngx_strncmp(all[i]->server.data, sl->server.data,
-                           sl->server.len) == 0
-            && ngx_strncmp(all[i]->location.data, sl->location.data,
-                           sl->location.len) == 0
+            && (sl->server.len == 0
+                || ngx_strncmp(all[i]->server.data, sl->server.data,
+                               sl->server.len) == 0)
+            && (sl->location.len == 0
+                || ngx_strncmp(all[i]->location.data, sl->location.data,
+                               sl->location.len) == 0)
             && (all[i]->location.len == sl->location.len
                 || all[i]->location.data[sl->location.len] == '#'))
         {

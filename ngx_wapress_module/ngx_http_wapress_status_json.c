@@ -312,6 +312,10 @@ ngx_http_wapress_status_string(ngx_str_t *s)
 {
     json_t  *j;
 
+    if (s->len == 0) {
+        return json_string("");
+    }
+
     j = json_stringn((const char *) s->data, s->len);
 
     return j ? j : json_string("?");

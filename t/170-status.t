@@ -12,7 +12,7 @@ use Time::HiRes qw(sleep);
 repeat_each(1);
 no_shuffle();
 
-plan tests => repeat_each() * (blocks() * 3 + 59);
+plan tests => repeat_each() * (blocks() * 3 + 66);
 
 # a private redis-server, stopped half-way for the stale copies and 503
 # (named once, in /p/: naming a server twice makes redis_conf.c compare
@@ -355,3 +355,22 @@ GET /status?format=xml
 --- must_die
 --- error_log
 "wapress_status" directive conflicts with another content handler
+
+
+
+=== TEST 6: filter mode at the server level: its location without a name
+--- config
+    wapress_filter on;
+    wapress_fragment x t170:a;
+
+    location = /status {
+        wapress_status;
+    }
+--- user_files
+>>> page.html
+<p><!--# wapress fragment="x" --></p>
+--- request eval
+["GET /page.html", "GET /status?format=json"]
+--- response_body_like eval
+[qr{^<p>A</p>$},
+ qr{"location":"","layout":null,.*"location":"/","layout":null,"pages":\{"200":1,}]

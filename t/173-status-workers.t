@@ -1,7 +1,8 @@
 # wapress_status adds up all workers: pages served by two workers (the
 # kernel spreads the connections of a reuseport listener over both) are
 # all counted, whichever worker answers the scrape; a reload with the
-# same configuration keeps the counts (the zone is found again).
+# same configuration keeps the counts (the zone is found again), one that
+# changes the labels starts from zero.
 
 use t::WapressTest;
 use Time::HiRes qw(sleep time);
@@ -11,7 +12,7 @@ master_on();
 workers(2);
 no_shuffle();
 
-plan tests => repeat_each() * (blocks() * 3 + 5);
+plan tests => repeat_each() * (blocks() * 3 + 6);
 
 our $HttpPort = $ENV{TEST_NGINX_STATUS_HTTP_PORT}
     ||= $Test::Nginx::Util::ServerPort + 4;
@@ -89,6 +90,20 @@ add_response_body_check(sub {
     reload();
     get_at($HttpPort, '/a');
     is(pages(), $N + 2, 'a reload keeps the counts');
+
+    # a fragment more: other labels, a new zone, counted from zero
+    my $conf = "$Test::Nginx::Util::ServRoot/conf/nginx.conf";
+    open my $in, '<', $conf or die "$conf: $!";
+    my $text = do { local $/; <$in> };
+    close $in;
+    $text =~ s/(wapress_fragment x t173:a;)/$1 wapress_fragment y t173:b;/
+        or die "no fragment in $conf";
+    open my $out, '>', $conf or die "$conf: $!";
+    print $out $text;
+    close $out;
+    reload();
+    get_at($HttpPort, '/a');
+    is(pages(), 1, 'a reload with other labels starts from zero');
 });
 
 run_tests();

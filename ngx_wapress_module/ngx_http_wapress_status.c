@@ -508,7 +508,7 @@ ngx_http_wapress_status_redis(ngx_http_wapress_status_out_t *o,
 
     if (ngx_http_wapress_status_family(o, "wapress_redis_round_trip_seconds",
             "histogram", "From a lookup's queueing to its reply, "
-            "in milliseconds steps.")
+            "measured in whole milliseconds.")
         != NGX_OK)
     {
         return NGX_ERROR;

@@ -320,6 +320,8 @@ ngx_http_wapress_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
                     ngx_http_wapress_cache_insert_value);
 
     ngx_queue_init(&zone->sh->lru);
+    zone->sh->entries = 0;
+    zone->sh->evictions = 0;
 
     ngx_http_wapress_cache_inval_init(zone->sh);
 
@@ -552,6 +554,7 @@ ngx_http_wapress_cache_put(ngx_http_wapress_cache_zone_t *zone,
         /* full: the least recently used make room */
 
         q = ngx_queue_last(&sh->lru);
+        sh->evictions++;
         ngx_http_wapress_cache_free(zone,
                    ngx_queue_data(q, ngx_http_wapress_cache_node_t, queue));
     }
@@ -576,6 +579,7 @@ ngx_http_wapress_cache_put(ngx_http_wapress_cache_zone_t *zone,
 
     ngx_rbtree_insert(&sh->rbtree, &cn->node);
     ngx_queue_insert_head(&sh->lru, &cn->queue);
+    sh->entries++;
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
 }
@@ -695,4 +699,25 @@ ngx_http_wapress_cache_free(ngx_http_wapress_cache_zone_t *zone,
     ngx_queue_remove(&cn->queue);
     ngx_rbtree_delete(&zone->sh->rbtree, &cn->node);
     ngx_slab_free_locked(zone->shpool, cn);
+    zone->sh->entries--;
+}
+
+
+void
+ngx_http_wapress_cache_stats(ngx_http_wapress_cache_zone_t *zone,
+    ngx_http_wapress_cache_stats_t *st)
+{
+    ngx_slab_pool_t  *shpool;
+
+    shpool = zone->shpool;
+
+    st->size = zone->shm_zone->shm.size;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    st->used = st->size - shpool->pfree * ngx_pagesize;
+    st->entries = zone->sh->entries;
+    st->evictions = zone->sh->evictions;
+
+    ngx_shmtx_unlock(&shpool->mutex);
 }

@@ -146,4 +146,16 @@ ngx_uint_t ngx_http_wapress_cache_purge(ngx_http_wapress_cache_zone_t *zone,
 ngx_str_t *ngx_http_wapress_cache_name(ngx_http_wapress_cache_zone_t *zone);
 
 
+/* what wapress_status shows of a zone */
+typedef struct {
+    size_t                           size;       /* of the shared memory */
+    size_t                           used;       /* not in free pages */
+    ngx_uint_t                       entries;
+    ngx_uint_t                       evictions;  /* to make room */
+} ngx_http_wapress_cache_stats_t;
+
+void ngx_http_wapress_cache_stats(ngx_http_wapress_cache_zone_t *zone,
+    ngx_http_wapress_cache_stats_t *st);
+
+
 #endif /* _NGX_HTTP_WAPRESS_CACHE_H_INCLUDED_ */

@@ -33,6 +33,8 @@ typedef struct {
     ngx_rbtree_t                     rbtree;
     ngx_rbtree_node_t                sentinel;
     ngx_queue_t                      lru;        /* most recent first */
+    ngx_uint_t                       entries;    /* for wapress_status */
+    ngx_uint_t                       evictions;
 
     /* invalidations: keys written lately, newest first */
     ngx_rbtree_t                     inval_tree;

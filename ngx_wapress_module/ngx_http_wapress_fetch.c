@@ -23,6 +23,7 @@
 #include "ngx_http_wapress_module.h"
 #include "ngx_http_wapress_fetch.h"
 #include "ngx_http_wapress_fragment.h"
+#include "ngx_http_wapress_stats.h"
 
 
 struct ngx_http_wapress_flight_s {
@@ -155,6 +156,8 @@ ngx_http_wapress_fetch_send(ngx_http_wapress_wait_t *w,
         return NGX_DECLINED;
     }
 
+    ngx_http_wapress_stats_redis(wlcf->redis, NGX_HTTP_WAPRESS_STATS_SENT, 0);
+
     ngx_rbtree_insert(fl->tree, &fl->node);
 
 wait:
@@ -214,6 +217,15 @@ ngx_http_wapress_fetch_reply(ngx_http_wapress_redis_reply_t *reply,
     ngx_http_wapress_wait_t  *w;
 
     ngx_rbtree_delete(fl->tree, &fl->node);
+
+    if (reply->type == NGX_HTTP_WAPRESS_REDIS_FAILED) {
+        ngx_http_wapress_stats_redis(fl->server,
+                                     NGX_HTTP_WAPRESS_STATS_DROPPED, 0);
+
+    } else {
+        ngx_http_wapress_stats_redis(fl->server, NGX_HTTP_WAPRESS_STATS_REPLY,
+                                     ngx_current_msec - fl->sent);
+    }
 
     while (!ngx_queue_empty(&fl->waiters)) {
         q = ngx_queue_head(&fl->waiters);

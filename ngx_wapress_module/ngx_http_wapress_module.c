@@ -22,6 +22,8 @@
 #include "ngx_http_wapress_filter.h"
 #include "ngx_http_wapress_purge.h"
 #include "ngx_http_wapress_track.h"
+#include "ngx_http_wapress_stats.h"
+#include "ngx_http_wapress_status.h"
 
 
 static void *ngx_http_wapress_create_main_conf(ngx_conf_t *cf);
@@ -30,6 +32,7 @@ static char *ngx_http_wapress_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_http_wapress_init_process(ngx_cycle_t *cycle);
 static void ngx_http_wapress_exit_process(ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_wapress_postconfiguration(ngx_conf_t *cf);
 
 
 static ngx_command_t  ngx_http_wapress_commands[] = {
@@ -125,11 +128,25 @@ static ngx_command_t  ngx_http_wapress_commands[] = {
       0,
       NULL },
 
+    { ngx_string("wapress_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_wapress_status,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("wapress_memo_size"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_size_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_wapress_main_conf_t, memo_size),
+      NULL },
+
+    { ngx_string("wapress_debug_header"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_wapress_loc_conf_t, debug_header),
       NULL },
 
       ngx_null_command
@@ -138,7 +155,7 @@ static ngx_command_t  ngx_http_wapress_commands[] = {
 
 static ngx_http_module_t  ngx_http_wapress_module_ctx = {
     ngx_http_wapress_add_variables,        /* preconfiguration */
-    ngx_http_wapress_filter_init,          /* postconfiguration */
+    ngx_http_wapress_postconfiguration,    /* postconfiguration */
 
     ngx_http_wapress_create_main_conf,     /* create main configuration */
     NULL,                                  /* init main configuration */
@@ -243,6 +260,7 @@ ngx_http_wapress_create_loc_conf(ngx_conf_t *cf)
     wlcf->etag = NGX_CONF_UNSET;
     wlcf->cache_control = NGX_CONF_UNSET;
     wlcf->surrogate_key = NGX_CONF_UNSET;
+    wlcf->debug_header = NGX_CONF_UNSET;
 
     return wlcf;
 }
@@ -276,6 +294,7 @@ ngx_http_wapress_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     {
         return NGX_CONF_ERROR;
     }
+    ngx_conf_merge_value(conf->debug_header, prev->debug_header, 0);
 
     if (ngx_http_merge_types(cf, &conf->filter_types_keys,
                              &conf->filter_types, &prev->filter_types_keys,
@@ -348,6 +367,10 @@ ngx_http_wapress_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
+    if (ngx_http_wapress_stats_location(cf, conf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
 }
 
@@ -356,6 +379,19 @@ static ngx_int_t
 ngx_http_wapress_init_process(ngx_cycle_t *cycle)
 {
     return ngx_http_wapress_track_init_process(cycle);
+}
+
+
+/* the counters' header filter goes below the filter module's */
+
+static ngx_int_t
+ngx_http_wapress_postconfiguration(ngx_conf_t *cf)
+{
+    if (ngx_http_wapress_stats_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_wapress_filter_init(cf);
 }
 
 

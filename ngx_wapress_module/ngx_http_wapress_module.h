@@ -78,6 +78,10 @@ typedef struct {
 } ngx_http_wapress_layout_t;
 
 
+typedef struct ngx_http_wapress_stats_conf_s  ngx_http_wapress_stats_conf_t;
+typedef struct ngx_http_wapress_stats_loc_s  ngx_http_wapress_stats_loc_t;
+
+
 typedef struct {
     ngx_array_t                      servers;    /* redis_server_t * */
     ngx_array_t                      templates;  /* template_t * */
@@ -89,6 +93,7 @@ typedef struct {
     ngx_rbtree_t                     flights;
     ngx_rbtree_node_t                flights_sentinel;
     size_t                           memo_size;  /* wapress_memo_size */
+    ngx_http_wapress_stats_conf_t   *stats;      /* counters, _stats.c */
 } ngx_http_wapress_main_conf_t;
 
 
@@ -124,6 +129,8 @@ typedef struct {
     ngx_flag_t                       etag;
     ngx_flag_t                       cache_control;
     ngx_flag_t                       surrogate_key;
+    ngx_http_wapress_stats_loc_t    *stats;      /* its counters */
+    ngx_flag_t                       debug_header;
 } ngx_http_wapress_loc_conf_t;
 
 
@@ -158,6 +165,7 @@ typedef struct {
     ngx_uint_t                       cache;      /* ..._WAPRESS_CACHE_* */
     ngx_msec_t                       age;        /* of a copy from the
                                                     cache */
+    ngx_uint_t                       error;      /* ..._STATS_ERR_* */
 } ngx_http_wapress_result_t;
 
 

@@ -33,6 +33,7 @@
 #include "ngx_http_wapress_fetch.h"
 #include "ngx_http_wapress_cache.h"
 #include "ngx_http_wapress_log.h"
+#include "ngx_http_wapress_stats.h"
 
 
 static void ngx_http_wapress_page_cleanup(void *data);
@@ -89,6 +90,8 @@ ngx_http_wapress_page_create(ngx_http_request_t *r,
     cln->data = page;
 
     ngx_http_set_ctx(r, page, ngx_http_wapress_module);
+
+    ngx_http_wapress_stats_page(page);
 
     return page;
 }
@@ -418,6 +421,8 @@ ngx_http_wapress_page_log(ngx_http_wapress_page_t *page, ngx_uint_t i,
 
     res = &page->results[i];
     frag = page->conf->fragments->elts;
+
+    ngx_http_wapress_stats_cause(page, i, cause);
 
     if (res->state == NGX_HTTP_WAPRESS_MISSING) {
         level = NGX_LOG_INFO;

@@ -136,6 +136,8 @@ ngx_http_wapress_redis_conn_get(ngx_http_wapress_redis_conn_t *conn,
                    "wapress redis %V: connecting, attempt %ui",
                    &srv->name, conn->failures + 1);
 
+    ngx_http_wapress_redis_stats(conn, NGX_HTTP_WAPRESS_STATS_CONNECT, 0);
+
     if (ngx_http_wapress_redis_connect(conn, connect_timeout) == NGX_OK) {
         return conn->ac;
     }
@@ -446,6 +448,8 @@ ngx_http_wapress_redis_ready(ngx_http_wapress_redis_link_t *link)
     link->ready_at = ngx_current_msec;
     link->last_read = ngx_current_msec;
 
+    ngx_http_wapress_redis_stats(conn, NGX_HTTP_WAPRESS_STATS_UP, 0);
+
     if (link->ac->replies.head != NULL) {
         /* commands queued while connecting: the stall watchdog */
         ngx_add_timer(&link->ev, ngx_http_wapress_redis_stall(conn->server));
@@ -510,6 +514,8 @@ ngx_http_wapress_redis_fail(ngx_http_wapress_redis_conn_t *conn, u_char *text,
     }
 
     conn->next_attempt = ngx_current_msec + conn->delay;
+
+    ngx_http_wapress_redis_stats(conn, NGX_HTTP_WAPRESS_STATS_FAILURE, 0);
 
     ngx_memcpy(conn->errstr, text, len);
     conn->errstr[len] = '\0';
@@ -666,6 +672,9 @@ ngx_http_wapress_redis_ev_cleanup(void *data)
     }
 
     ngx_http_wapress_redis_event_detach(link);
+
+    ngx_http_wapress_redis_stats(conn, NGX_HTTP_WAPRESS_STATS_CLOSED,
+                                 link->ready);
 
     ngx_queue_remove(&link->queue);
 

@@ -24,6 +24,7 @@
 #include <hiredis/async.h>
 
 #include "ngx_http_wapress_redis.h"
+#include "ngx_http_wapress_stats.h"
 
 
 #define NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN    256
@@ -178,6 +179,16 @@ void ngx_http_wapress_redis_cmd_flush(ngx_http_wapress_redis_conn_t *conn);
 /* the connection is gone: the waiting commands fail */
 void ngx_http_wapress_redis_cmd_fail_waiting(
     ngx_http_wapress_redis_conn_t *conn, ngx_uint_t failure, u_char *why);
+
+/*
+ * wapress_status counts the connection the commands share, not the
+ * invalidation subscription's
+ */
+#define ngx_http_wapress_redis_stats(conn, event, value)                     \
+    if ((conn) == (conn)->server->conn) {                                     \
+        ngx_http_wapress_stats_redis((conn)->server, event, value);           \
+    }
+
 
 /*
  * A connection of the worker's own to "srv", apart from the one the

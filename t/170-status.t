@@ -114,7 +114,7 @@ add_response_body_check(sub {
     is(metric($s, 'wapress_redis_replies_total', redis => $r), 52,
        'all answered');
     is(metric($s, 'wapress_redis_round_trip_seconds_count', redis => $r),
-       51, 'the refresh is not timed');
+       52, 'every reply timed, the refresh too');
 });
 
 add_response_body_check(sub {

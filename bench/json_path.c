@@ -12,7 +12,8 @@
  *
  *   cc -O2 -g -Ingx_wapress_module bench/json_path.c \
  *       ngx_wapress_module/ngx_http_wapress_mustache.c \
- *       ngx_wapress_module/ngx_http_wapress_json.c -ljansson \
+ *       ngx_wapress_module/ngx_http_wapress_json.c \
+ *       ngx_wapress_module/ngx_http_wapress_json_arena.c -ljansson \
  *       -o build/json_path
  *   valgrind --tool=callgrind build/json_path examples/seed-page 0
  *   valgrind --tool=callgrind build/json_path examples/seed-page 1000
@@ -28,6 +29,7 @@
 
 #include "ngx_http_wapress_mustache.h"
 #include "ngx_http_wapress_json.h"
+#include "ngx_http_wapress_json_arena.h"
 
 
 typedef struct {

@@ -26,6 +26,7 @@
 
 #include "fuzz_mustache.h"
 #include "ngx_http_wapress_json.c"
+#include "ngx_http_wapress_json_arena.c"
 
 
 #define NGX_HTTP_WAPRESS_FUZZ_TEMPLATES  32

@@ -20,6 +20,7 @@
 #include "ngx_http_wapress_template.h"
 #include "ngx_http_wapress_cache.h"
 #include "ngx_http_wapress_json.h"
+#include "ngx_http_wapress_json_arena.h"
 
 
 static ngx_int_t ngx_http_wapress_fragment_template(ngx_pool_t *pool,

@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,19 +34,6 @@
 #define NGX_HTTP_WAPRESS_JSON_ESCAPE   2
 #define NGX_HTTP_WAPRESS_JSON_CONTROL  3
 #define NGX_HTTP_WAPRESS_JSON_UTF8     4
-
-
-/* the arena's chunks: most recent first */
-typedef struct ngx_http_wapress_json_chunk_s  ngx_http_wapress_json_chunk_t;
-
-struct ngx_http_wapress_json_chunk_s {
-    ngx_http_wapress_json_chunk_t  *next;
-    size_t                          size;     /* of the data */
-    size_t                          used;
-    double                          align[1]; /* the data, aligned */
-};
-
-#define NGX_HTTP_WAPRESS_JSON_CHUNK  (64 * 1024)
 
 
 typedef struct {
@@ -85,14 +71,6 @@ static size_t ngx_http_wapress_json_utf8(const unsigned char *p,
     const unsigned char *last);
 static void ngx_http_wapress_json_error(ngx_http_wapress_json_parser_t *ps,
     const char *fmt, ...);
-static void *ngx_http_wapress_json_alloc(size_t size);
-static void ngx_http_wapress_json_free(void *p);
-
-
-/* the process's: the arena and the allocator it stands in for */
-static ngx_http_wapress_json_chunk_t  *ngx_http_wapress_json_arena;
-static json_malloc_t                   ngx_http_wapress_json_saved_malloc;
-static json_free_t                     ngx_http_wapress_json_saved_free;
 
 
 static const unsigned char  ngx_http_wapress_json_class[256] = {
@@ -926,81 +904,3 @@ ngx_http_wapress_json_error(ngx_http_wapress_json_parser_t *ps,
     snprintf(ps->err->source, JSON_ERROR_SOURCE_LENGTH, "<buffer>");
 }
 
-
-void
-ngx_http_wapress_json_begin(void)
-{
-    json_get_alloc_funcs(&ngx_http_wapress_json_saved_malloc,
-                         &ngx_http_wapress_json_saved_free);
-    json_set_alloc_funcs(ngx_http_wapress_json_alloc,
-                         ngx_http_wapress_json_free);
-}
-
-
-void
-ngx_http_wapress_json_end(void)
-{
-    ngx_http_wapress_json_chunk_t  *c;
-
-    json_set_alloc_funcs(ngx_http_wapress_json_saved_malloc,
-                         ngx_http_wapress_json_saved_free);
-
-    /* the first chunk (the last on the list) stays, if of the usual size */
-
-    while ((c = ngx_http_wapress_json_arena) != NULL) {
-        if (c->next == NULL && c->size == NGX_HTTP_WAPRESS_JSON_CHUNK) {
-            c->used = 0;
-            break;
-        }
-
-        ngx_http_wapress_json_arena = c->next;
-        free(c);
-    }
-}
-
-
-static void *
-ngx_http_wapress_json_alloc(size_t size)
-{
-    size_t                          n;
-    unsigned char                  *p;
-    ngx_http_wapress_json_chunk_t  *c;
-
-    size = (size + 15) & ~(size_t) 15;
-    c = ngx_http_wapress_json_arena;
-
-    if (c == NULL || c->size - c->used < size) {
-        n = (size > NGX_HTTP_WAPRESS_JSON_CHUNK) ? size
-                                                 : NGX_HTTP_WAPRESS_JSON_CHUNK;
-
-        c = malloc(offsetof(ngx_http_wapress_json_chunk_t, align) + n + 16);
-        if (c == NULL) {
-            return NULL;
-        }
-
-        c->size = n;
-        c->used = 0;
-
-        /* the first chunk ever stays last on the list: end() keeps it */
-
-        c->next = ngx_http_wapress_json_arena;
-        ngx_http_wapress_json_arena = c;
-    }
-
-    p = (unsigned char *) c->align;
-    p += (16 - ((uintptr_t) p & 15)) & 15;
-    p += c->used;
-
-    c->used += size;
-
-    return p;
-}
-
-
-static void
-ngx_http_wapress_json_free(void *p)
-{
-    /* all at once, in ngx_http_wapress_json_end() */
-
-    (void) p;
-}

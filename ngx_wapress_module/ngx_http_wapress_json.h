@@ -35,17 +35,4 @@ json_t *ngx_http_wapress_json_load(const char *buf, size_t len,
     json_error_t *err);
 
 
-/*
- * Between begin() and end(), jansson allocates from a per-process arena
- * (a bump allocator; free is a no-op) and end() takes it all back at
- * once, keeping one 64 KB chunk for the next time: every value made in
- * between must be json_decref()ed before end().  The allocator that was
- * set before (jansson's are process-wide, and another module may use
- * jansson) is put back by end(), so nothing else sees the arena.  For a
- * single-threaded process (an nginx worker).
- */
-void ngx_http_wapress_json_begin(void);
-void ngx_http_wapress_json_end(void);
-
-
 #endif /* _NGX_HTTP_WAPRESS_JSON_H_INCLUDED_ */

@@ -16,6 +16,7 @@
 
 #include <ngx_http_wapress_mustache.h>
 #include <ngx_http_wapress_json.h>
+#include <ngx_http_wapress_json_arena.h>
 
 
 typedef struct ngx_http_wapress_mustache_test_block_s

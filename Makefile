@@ -99,11 +99,13 @@ unit: $(UNIT)
 $(BUILD)/unit/%: t/unit/%.c ngx_wapress_module/ngx_http_wapress_mustache.c \
                  ngx_wapress_module/ngx_http_wapress_mustache.h \
                  ngx_wapress_module/ngx_http_wapress_json.c \
-                 ngx_wapress_module/ngx_http_wapress_json.h
+                 ngx_wapress_module/ngx_http_wapress_json.h \
+                 ngx_wapress_module/ngx_http_wapress_json_arena.c
 	@mkdir -p $(dir $@)
 	$(CC) $(UNIT_CFLAGS) -Ingx_wapress_module $< \
 	    ngx_wapress_module/ngx_http_wapress_mustache.c \
-	    ngx_wapress_module/ngx_http_wapress_json.c -ljansson -o $@
+	    ngx_wapress_module/ngx_http_wapress_json.c \
+	    ngx_wapress_module/ngx_http_wapress_json_arena.c -ljansson -o $@
 
 test:
 	@util/deps.sh test
@@ -162,12 +164,14 @@ $(ASAN_NGINX): $(ASAN_OBJS)/Makefile $(SRCS)
 $(BUILD)/unit-asan/%: t/unit/%.c ngx_wapress_module/ngx_http_wapress_mustache.c \
                       ngx_wapress_module/ngx_http_wapress_mustache.h \
                       ngx_wapress_module/ngx_http_wapress_json.c \
-                      ngx_wapress_module/ngx_http_wapress_json.h
+                      ngx_wapress_module/ngx_http_wapress_json.h \
+                      ngx_wapress_module/ngx_http_wapress_json_arena.c
 	@util/deps.sh asan
 	@mkdir -p $(dir $@)
 	$(SAN_CC) $(UNIT_CFLAGS) $(SAN_FLAGS) -Ingx_wapress_module $< \
 	    ngx_wapress_module/ngx_http_wapress_mustache.c \
-	    ngx_wapress_module/ngx_http_wapress_json.c -ljansson -o $@
+	    ngx_wapress_module/ngx_http_wapress_json.c \
+	    ngx_wapress_module/ngx_http_wapress_json_arena.c -ljansson -o $@
 
 # The suite under valgrind (nginx's own reports in valgrind.suppress).
 test-valgrind:
@@ -192,7 +196,8 @@ $(BUILD)/fuzz/bin/%: fuzz/%.c fuzz/fuzz_marker.h fuzz/fuzz_mustache.h \
                      ngx_wapress_module/ngx_http_wapress_mustache.c \
                      ngx_wapress_module/ngx_http_wapress_mustache.h \
                      ngx_wapress_module/ngx_http_wapress_json.c \
-                     ngx_wapress_module/ngx_http_wapress_json.h
+                     ngx_wapress_module/ngx_http_wapress_json.h \
+                     ngx_wapress_module/ngx_http_wapress_json_arena.c
 	@mkdir -p $(dir $@)
 	$(SAN_CC) -g -O1 -fsanitize=fuzzer $(SAN_FLAGS) -Wall -Wextra -Werror \
 	    -Ingx_wapress_module -Ifuzz $< \

@@ -5,13 +5,15 @@
  * fragments ITERATIONS times the way ngx_http_wapress_fragment_render()
  * does with the render memo cold (every value as if new): decode into
  * jansson values (ngx_http_wapress_json.c, as the module does; with
- * JSON_PATH_JANSSON=1 in the environment, json_loadb() as the module did
- * before), render with the compiled template into an output of the
- * value's length + 512 that grows, free.
+ * JSON_PATH_JANSSON=1 in the environment, json_loadb() and malloc() as
+ * the module did before), render with the compiled template into an
+ * output of the value's length + 512 that grows, free (the values all at
+ * once: ngx_http_wapress_json_end()).
  *
  *   cc -O2 -g -Ingx_wapress_module bench/json_path.c \
  *       ngx_wapress_module/ngx_http_wapress_mustache.c \
- *       ngx_wapress_module/ngx_http_wapress_json.c -ljansson \
+ *       ngx_wapress_module/ngx_http_wapress_json.c \
+ *       ngx_wapress_module/ngx_http_wapress_json_arena.c -ljansson \
  *       -o build/json_path
  *   valgrind --tool=callgrind build/json_path examples/seed-page 0
  *   valgrind --tool=callgrind build/json_path examples/seed-page 1000
@@ -27,6 +29,7 @@
 
 #include "ngx_http_wapress_mustache.h"
 #include "ngx_http_wapress_json.h"
+#include "ngx_http_wapress_json_arena.h"
 
 
 typedef struct {
@@ -99,6 +102,10 @@ main(int argc, char **argv)
     for (i = 0; i < n; i++) {
         for (f = ngx_http_wapress_bench_frags; f->key; f++) {
 
+            if (!jansson) {
+                ngx_http_wapress_json_begin();
+            }
+
             if (f->json && jansson) {
                 root = json_loadb(f->value, f->len, JSON_DECODE_ANY, &jerr);
 
@@ -126,6 +133,10 @@ main(int argc, char **argv)
             rc = ngx_http_wapress_mustache_render(f->tpl, root, &out);
 
             json_decref(root);
+
+            if (!jansson) {
+                ngx_http_wapress_json_end();
+            }
 
             if (rc != NGX_HTTP_WAPRESS_MUSTACHE_OK) {
                 fprintf(stderr, "json_path: %s: render %d\n", f->key, rc);

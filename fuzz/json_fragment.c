@@ -26,6 +26,7 @@
 
 #include "fuzz_mustache.h"
 #include "ngx_http_wapress_json.c"
+#include "ngx_http_wapress_json_arena.c"
 
 
 #define NGX_HTTP_WAPRESS_FUZZ_TEMPLATES  32
@@ -207,8 +208,9 @@ ngx_http_wapress_fuzz_partial(void *data, const char *name, size_t name_len,
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    int                            rc, rc2;
     char                          *value;
-    size_t                         len;
+    size_t                         len, initial;
     json_t                        *root, *ref;
     json_error_t                   jerr, rerr;
     ngx_http_wapress_mustache_t   *tpl;
@@ -275,13 +277,37 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* as the fragment: an output of min(length + 512, the limit) */
 
-    ngx_http_wapress_fuzz_render(&pool, tpl, root,
-                                 len + 512 < NGX_HTTP_WAPRESS_FUZZ_MAX_SIZE
-                                 ? len + 512 : NGX_HTTP_WAPRESS_FUZZ_MAX_SIZE,
-                                 NGX_HTTP_WAPRESS_FUZZ_MAX_SIZE);
+    initial = (len + 512 < NGX_HTTP_WAPRESS_FUZZ_MAX_SIZE)
+              ? len + 512 : NGX_HTTP_WAPRESS_FUZZ_MAX_SIZE;
+
+    rc = ngx_http_wapress_fuzz_render(&pool, tpl, root, initial,
+                                      NGX_HTTP_WAPRESS_FUZZ_MAX_SIZE);
 
     ngx_http_wapress_fuzz_pool_free(&pool);
     json_decref(root);
+
+    /*
+     * again as the module does it, the values in _json.c's arena (above,
+     * with malloc(), so that the sanitizers see each one)
+     */
+
+    ngx_http_wapress_json_begin();
+
+    root = (data[0] & 1) ? json_stringn_nocheck(value, len)
+                         : ngx_http_wapress_json_load(value, len, &jerr);
+    ngx_http_wapress_fuzz_assert(root != NULL, "json_load: in the arena, "
+                                 "not as with malloc()");
+
+    rc2 = ngx_http_wapress_fuzz_render(&pool, tpl, root, initial,
+                                       NGX_HTTP_WAPRESS_FUZZ_MAX_SIZE);
+    ngx_http_wapress_fuzz_assert(rc2 == rc, "render: in the arena, not as "
+                                 "with malloc()");
+
+    ngx_http_wapress_fuzz_pool_free(&pool);
+    json_decref(root);
+
+    ngx_http_wapress_json_end();
+
     free(value);
 
     return 0;

@@ -20,6 +20,7 @@
 #include "ngx_http_wapress_template.h"
 #include "ngx_http_wapress_cache.h"
 #include "ngx_http_wapress_json.h"
+#include "ngx_http_wapress_json_arena.h"
 
 
 static ngx_int_t ngx_http_wapress_fragment_template(ngx_pool_t *pool,
@@ -367,6 +368,11 @@ ngx_http_wapress_fragment_render(ngx_pool_t *pool,
 }
 
 
+/*
+ * Decoded into jansson values allocated from _json.c's arena (all given
+ * back at once when the rendering is done), rendered within "max".
+ */
+
 static ngx_int_t
 ngx_http_wapress_fragment_template(ngx_pool_t *pool,
     ngx_http_wapress_fragment_t *frag, u_char *value, size_t len,
@@ -384,30 +390,8 @@ ngx_http_wapress_fragment_template(ngx_pool_t *pool,
         max = NGX_HTTP_WAPRESS_FRAGMENT_MAX_SIZE;
     }
 
-    if (frag->type == NGX_HTTP_WAPRESS_TYPE_JSON) {
-        root = ngx_http_wapress_json_load((const char *) value, len, &jerr);
-
-        if (root == NULL) {
-            if (json_error_code(&jerr) == json_error_out_of_memory) {
-                return NGX_ERROR;
-            }
-
-            ngx_snprintf(err, err_size, "invalid JSON: %s (line %d, "
-                         "column %d)%Z", jerr.text, jerr.line, jerr.column);
-            err[err_size - 1] = '\0';
-            return NGX_DECLINED;
-        }
-
-    } else {
-        root = json_stringn_nocheck((const char *) value, len);
-        if (root == NULL) {
-            return NGX_ERROR;
-        }
-    }
-
     o.start = ngx_pnalloc(pool, ngx_min(len + 512, max));
     if (o.start == NULL) {
-        json_decref(root);
         return NGX_ERROR;
     }
 
@@ -417,9 +401,34 @@ ngx_http_wapress_fragment_template(ngx_pool_t *pool,
     o.alloc_data = pool;
     o.max = max;
 
+    ngx_http_wapress_json_begin();
+
+    if (frag->type == NGX_HTTP_WAPRESS_TYPE_JSON) {
+        root = ngx_http_wapress_json_load((const char *) value, len, &jerr);
+
+    } else {
+        root = json_stringn_nocheck((const char *) value, len);
+        jerr.text[JSON_ERROR_TEXT_LENGTH - 1] = json_error_out_of_memory;
+    }
+
+    if (root == NULL) {
+        ngx_http_wapress_json_end();
+
+        if (json_error_code(&jerr) == json_error_out_of_memory) {
+            return NGX_ERROR;
+        }
+
+        ngx_snprintf(err, err_size, "invalid JSON: %s (line %d, "
+                     "column %d)%Z", jerr.text, jerr.line, jerr.column);
+        err[err_size - 1] = '\0';
+
+        return NGX_DECLINED;
+    }
+
     rc = ngx_http_wapress_mustache_render(frag->template->tpl, root, &o);
 
     json_decref(root);
+    ngx_http_wapress_json_end();
 
     switch (rc) {
 

@@ -903,3 +903,4 @@ ngx_http_wapress_json_error(ngx_http_wapress_json_parser_t *ps,
     ps->err->position = (int) (ps->p - ps->start);
     snprintf(ps->err->source, JSON_ERROR_SOURCE_LENGTH, "<buffer>");
 }
+

@@ -16,6 +16,7 @@
 
 #include <ngx_http_wapress_mustache.h>
 #include <ngx_http_wapress_json.h>
+#include <ngx_http_wapress_json_arena.h>
 
 
 typedef struct ngx_http_wapress_mustache_test_block_s
@@ -60,6 +61,7 @@ static void ngx_http_wapress_mustache_test_growth(void);
 static void ngx_http_wapress_mustache_test_nomem(void);
 static void ngx_http_wapress_mustache_test_limit(void);
 static void ngx_http_wapress_mustache_test_decode(void);
+static void ngx_http_wapress_mustache_test_arena(void);
 static void ngx_http_wapress_mustache_test_same(const char *desc,
     const char *text, size_t len);
 static void *ngx_http_wapress_mustache_test_count(void *data, size_t size);
@@ -572,6 +574,64 @@ ngx_http_wapress_mustache_test_decode(void)
     }
 
     free(deep);
+
+    ngx_http_wapress_mustache_test_arena();
+}
+
+
+/*
+ * Between json_begin() and json_end() jansson allocates from the arena;
+ * end() puts the allocator back; a value larger than a chunk works, and
+ * so does the next round
+ */
+
+static void
+ngx_http_wapress_mustache_test_arena(void)
+{
+    int             round, ok;
+    char           *big, *p;
+    size_t          i;
+    json_t         *v, *ref;
+    json_free_t     f0, f1;
+    json_error_t    jerr;
+    json_malloc_t   m0, m1;
+
+    big = malloc(20000 * 16 + 16);
+    p = big;
+    *p++ = '[';
+
+    for (i = 0; i < 20000; i++) {
+        p += sprintf(p, "%s\"s%06u\"", i ? "," : "", (unsigned) i);
+    }
+
+    *p++ = ']';
+
+    ref = json_loadb(big, p - big, 0, &jerr);
+
+    for (round = 0; round < 2; round++) {
+        json_get_alloc_funcs(&m0, &f0);
+
+        ngx_http_wapress_json_begin();
+
+        v = ngx_http_wapress_json_load(big, p - big, &jerr);
+        ok = (v != NULL && json_equal(v, ref));
+        json_decref(v);
+
+        v = ngx_http_wapress_json_load("{\"a\":[1,2]}", 11, &jerr);
+        ok = ok && v != NULL && json_array_size(json_object_get(v, "a")) == 2;
+        json_decref(v);
+
+        ngx_http_wapress_json_end();
+
+        json_get_alloc_funcs(&m1, &f1);
+
+        ngx_http_wapress_mustache_test_ok(ok && m0 == m1 && f0 == f1,
+            "json arena, round %d: %zu bytes of values, jansson's "
+            "allocator put back", round + 1, (size_t) (p - big));
+    }
+
+    json_decref(ref);
+    free(big);
 }
 
 

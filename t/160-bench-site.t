@@ -6,6 +6,8 @@
 # writer changes what it says it changes.
 
 use t::WapressTest;
+
+$t::WapressTest::LayoutOnly = 'it reads the pages by Content-Length on one keepalive connection; filter mode streams them chunked';
 use File::Temp qw(tempdir);
 use IO::Socket::INET;
 use JSON::PP;

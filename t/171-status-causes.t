@@ -8,6 +8,8 @@
 # fetch code logs: this test notices when one of them changes.
 
 use t::WapressTest;
+
+$t::WapressTest::LayoutOnly = 'its checks read X-Wapress and $wapress_* in response headers, which a streaming filter page sends before the lookups';
 use IO::Socket::INET;
 
 repeat_each(1);

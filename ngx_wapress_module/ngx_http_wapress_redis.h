@@ -87,15 +87,22 @@ typedef void (*ngx_http_wapress_redis_handler_pt)(
  * safe, never spliced.  The bytes are copied: argv may be freed at once.
  * Commands queued during one event-loop turn, by any request, leave in
  * one write.  A string reply longer than max_size (0: no limit) is not
- * read into memory: the command FAILS with _TOO_LARGE.
+ * read into memory: the command FAILS with _TOO_LARGE (integer: the
+ * announced length), and the connection is made again.
+ *
+ * A connection has at most 256 commands in flight; the others wait in
+ * the layer (written as replies come, oldest first), at most 16384.
  *
  * Returns the command: its handler is then called exactly once, later,
  * from the event loop (never from inside this call), unless the caller
- * cancels it first.  Returns NULL if the server cannot be used now (no
- * connection and the backoff forbids one, the worker is exiting, no
- * memory): *err then says why in a NUL-terminated text valid until the
- * next call for this server, e.g. "connect failed: Connection refused,
- * next attempt in 400ms"; the handler is never called.
+ * cancels it first.  A _FAILED reply's str names the server and the
+ * cause, e.g. "redis 127.0.0.1:6379 db=2: connection lost: Server closed
+ * the connection".  Returns NULL if the server cannot be used now (no
+ * connection and the backoff forbids one, too many commands waiting, the
+ * worker is exiting, no memory): *err then says why in a NUL-terminated
+ * text valid until the next call for this server, e.g. "redis
+ * 127.0.0.1:6379: connect failed: Connection refused, next attempt in
+ * 400ms"; the handler is never called.
  */
 ngx_http_wapress_redis_cmd_t *ngx_http_wapress_redis_send(
     ngx_http_wapress_redis_server_t *srv, ngx_str_t *argv, ngx_uint_t argc,

@@ -45,6 +45,7 @@ static ngx_http_wapress_flight_t *ngx_http_wapress_fetch_find(
     ngx_rbtree_t *tree, ngx_http_wapress_flight_t *q);
 static ngx_int_t ngx_http_wapress_fetch_cmp(ngx_http_wapress_flight_t *a,
     ngx_http_wapress_flight_t *b);
+static ngx_int_t ngx_http_wapress_fetch_strcmp(ngx_str_t *a, ngx_str_t *b);
 static void ngx_http_wapress_fetch_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static void ngx_http_wapress_fetch_reply(
@@ -125,7 +126,10 @@ ngx_http_wapress_fetch_send(ngx_http_wapress_wait_t *w,
 
     fl->key.data = fl->data;
     fl->key.len = key->len;
-    ngx_memcpy(fl->key.data, key->data, key->len);
+
+    if (key->len) {
+        ngx_memcpy(fl->key.data, key->data, key->len);
+    }
 
     fl->field.data = fl->data + key->len;
     fl->field.len = q.field.len;
@@ -289,14 +293,26 @@ ngx_http_wapress_fetch_cmp(ngx_http_wapress_flight_t *a,
         return a->hget ? 1 : -1;
     }
 
-    rc = ngx_memn2cmp(a->key.data, b->key.data, a->key.len, b->key.len);
+    rc = ngx_http_wapress_fetch_strcmp(&a->key, &b->key);
 
     if (rc != 0) {
         return rc;
     }
 
-    return ngx_memn2cmp(a->field.data, b->field.data, a->field.len,
-                        b->field.len);
+    return ngx_http_wapress_fetch_strcmp(&a->field, &b->field);
+}
+
+
+/* ngx_memn2cmp() that may be given an empty string without its bytes */
+
+static ngx_int_t
+ngx_http_wapress_fetch_strcmp(ngx_str_t *a, ngx_str_t *b)
+{
+    if (a->len == 0 || b->len == 0) {
+        return (a->len > b->len) - (a->len < b->len);
+    }
+
+    return ngx_memn2cmp(a->data, b->data, a->len, b->len);
 }
 
 

@@ -179,7 +179,7 @@ ngx_http_wapress_headers_surrogate(ngx_http_wapress_page_t *page)
 {
     u_char                       *p;
     size_t                        len;
-    ngx_str_t                    *key;
+    ngx_str_t                    *key, *other;
     ngx_uint_t                    i, k, dup;
     ngx_table_elt_t              *sk;
     ngx_http_request_t           *r;
@@ -216,22 +216,26 @@ ngx_http_wapress_headers_surrogate(ngx_http_wapress_page_t *page)
     for (i = 0; i < wlcf->nused; i++) {
         key = &page->results[wlcf->used[i]].key;
 
+        if (key->len == 0) {
+            continue;
+        }
+
         /* one page may use a key twice (two fields of one hash) */
 
         dup = 0;
 
         for (k = 0; k < i; k++) {
-            if (ngx_memn2cmp(key->data, page->results[wlcf->used[k]].key.data,
-                             key->len,
-                             page->results[wlcf->used[k]].key.len)
-                == 0)
+            other = &page->results[wlcf->used[k]].key;
+
+            if (other->len == key->len
+                && ngx_memcmp(other->data, key->data, key->len) == 0)
             {
                 dup = 1;
                 break;
             }
         }
 
-        if (dup || key->len == 0) {
+        if (dup) {
             continue;
         }
 

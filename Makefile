@@ -13,6 +13,7 @@
 #   make test-asan  the suite against nginx built with ASan+UBSan (clang)
 #   make test-valgrind  the suite under valgrind (docs/testing.md)
 #   make fuzz       the libFuzzer targets in fuzz/, FUZZ_SECONDS=60 each
+#   make test-build the build's own checks (util/build-checks.sh)
 #   make hiredis    hiredis $(HIREDIS_VERSION) from THIRD_PARTY, installed
 #                   in build/hiredis-$(HIREDIS_VERSION) (for HIREDIS=)
 #
@@ -104,7 +105,7 @@ FUZZ_TARGETS := marker marker_split mustache json_fragment
 FUZZ_BIN    := $(addprefix $(BUILD)/fuzz/bin/,$(FUZZ_TARGETS))
 
 .PHONY: all build modules unit test test-dynamic demo bench clean deps \
-        style hiredis test-nginx-real FORCE
+        style hiredis test-nginx-real test-build
 
 all: build
 
@@ -131,8 +132,12 @@ NGINX_CONFIGURE_CMD = cd $(NGINX_SRC) && \
     if [ -x configure ]; then c=./configure; else c=auto/configure; fi && \
     WAPRESS_HIREDIS=$(HIREDIS) $$c
 
+# HIREDIS=build/hiredis-$(HIREDIS_VERSION) is built by "make hiredis"
+HIREDIS_DEP := $(if $(filter $(BUILD)/hiredis-$(HIREDIS_VERSION),$(HIREDIS)),\
+                 $(BUILD)/hiredis-$(HIREDIS_VERSION)/include/hiredis/hiredis.h)
+
 $(NGINX_OBJS)/Makefile: config $(NGINX_SRC)/src/core/nginx.h \
-                        $(NGINX_OBJS).settings
+                        $(NGINX_OBJS).settings $(HIREDIS_DEP)
 	@util/deps.sh build
 	$(NGINX_CONFIGURE_CMD) --prefix=$(NGINX_PREFIX) \
 	    --builddir=$(NGINX_OBJS) $(NGINX_CONFIGURE) \
@@ -179,7 +184,7 @@ TEST_DEPS = unit $(if $(TEST_NGINX_REAL),test-nginx-real)
 # redis* (or hiredis's sds*) symbol is exported.
 modules: $(MODULE_SO)
 
-ifneq ($(MAKECMDGOALS),clean)
+ifneq ($(filter modules test-dynamic $(MODULE_SO),$(MAKECMDGOALS)),)
 $(call settings,$(DEB_OBJS).settings,DEB_SETTINGS)
 endif
 
@@ -209,6 +214,12 @@ test:
 	$(MAKE) build $(TEST_DEPS)
 	TEST_NGINX_BINARY=$(NGINX) $(TEST_ENV) util/run-tests.sh
 
+# The build's own checks: configure's hiredis probes, hidden hiredis
+# symbols, rebuilds on changed settings, git trees (util/build-checks.sh).
+test-build:
+	@util/deps.sh build
+	util/build-checks.sh
+
 # The same suite against Debian's /usr/sbin/nginx loading the dynamic
 # module, after DYNAMIC_PRELOAD (nchan: its own hiredis).
 test-dynamic:
@@ -235,12 +246,13 @@ test-asan:
 	$(MAKE) $(TEST_DEPS) $(ASAN_NGINX) $(ASAN_UNIT)
 	TEST_NGINX_BINARY=$(ASAN_NGINX) $(TEST_ENV) util/asan.sh
 
-ifneq ($(MAKECMDGOALS),clean)
+ifneq ($(filter test-asan $(ASAN_NGINX) $(ASAN_OBJS)/Makefile,$(MAKECMDGOALS)),)
 $(call settings,$(ASAN_OBJS).settings,ASAN_SETTINGS)
 endif
 
 $(ASAN_OBJS)/Makefile: config $(NGINX_SRC)/src/core/nginx.h \
-                       util/sanitizers/ubsan-nginx.ignore $(ASAN_OBJS).settings
+                       util/sanitizers/ubsan-nginx.ignore \
+                       $(ASAN_OBJS).settings
 	@util/deps.sh asan
 	$(NGINX_CONFIGURE_CMD) --with-cc=$(SAN_CC) \
 	    --prefix=$(ASAN_PREFIX) --builddir=$(ASAN_OBJS) \

@@ -13,7 +13,7 @@ extra=()
 case "${1:-build}" in
     build) ;;
     test|demo) extra=("${test[@]}") ;;
-    modules) extra=(nginx-dev nginx) ;;
+    modules) extra=(nginx-dev nginx libnginx-mod-nchan) ;;
     asan) extra=("${test[@]}" clang libclang-rt-14-dev llvm valgrind) ;;
     valgrind) extra=("${test[@]}" valgrind) ;;
     fuzz) extra=(clang libclang-rt-14-dev llvm) ;;

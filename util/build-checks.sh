@@ -98,16 +98,21 @@ if [ -f build/objs/Makefile ]; then
         build NGINX_LD_OPT='-Wl,-z,now'
     cp "$dir/objs.settings.saved" build/objs.settings
     touch -r build/objs/Makefile build/objs.settings
-    if make -q "$root/build/nginx/sbin/nginx" 2>/dev/null; then
-        ok "settings unchanged: nothing to do"
+    make -n build >/dev/null 2>&1
+    if [ ! build/objs.settings -nt build/objs/Makefile ] \
+       && [ ! build/objs.settings -ot build/objs/Makefile ]
+    then
+        ok "settings unchanged: build/objs.settings left alone"
     else
-        not_ok "settings unchanged: make -q build wants to run"
+        not_ok "settings unchanged: build/objs.settings rewritten"
     fi
 fi
 
 # a git tree (auto/configure, no ./configure) in its own build dir
-mkdir -p "$dir/git/nginx"
-ln -s "$src/auto" "$src/src" "$src/conf" "$src/html" "$dir/git/nginx/"
+mkdir -p "$dir/git/nginx/auto"
+ln -s "$src/src" "$src/conf" "$src/html" "$dir/git/nginx/"
+ln -s "$src"/auto/* "$dir/git/nginx/auto/"
+cp "$src/configure" "$dir/git/nginx/auto/configure"
 objs=$root/build/objs-src-nginx
 rm -rf "$objs" "$objs.settings"
 if make "$objs/Makefile" NGINX_SRC="$dir/git/nginx" >"$dir/git.log" 2>&1 \

@@ -82,6 +82,8 @@ settings = $(shell mkdir -p $(dir $1))$(if $(subst <$(file <$1)>,,<$($2)>)$\
 NGINX_SETTINGS := src=$(NGINX_SRC) cc=$(NGINX_CC_OPT) ld=$(NGINX_LD_OPT) \
                   configure=$(NGINX_CONFIGURE) hiredis=$(HIREDIS)
 DEB_SETTINGS   := hiredis=$(HIREDIS)
+# (written at parse time, below; a missing one only means "changed")
+$(BUILD)/%.settings: ;
 
 SRCS  := $(wildcard ngx_wapress_module/*.c ngx_wapress_module/*.h)
 UNIT_CFLAGS ?= -std=c99 -O1 -g -Wall -Wextra -Werror

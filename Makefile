@@ -177,8 +177,9 @@ $(TEST_NGINX_LIB)/Test/Nginx/Socket.pm:
 	tar xzf $(THIRD_PARTY)/test-nginx.tar.gz -C $(BUILD)
 	@touch $@
 
-TEST_ENV = $(if $(TEST_NGINX_REAL),TEST_NGINX_LIB=$(TEST_NGINX_LIB))
-TEST_DEPS = unit $(if $(TEST_NGINX_REAL),test-nginx-real)
+REAL      = $(filter 1 yes,$(TEST_NGINX_REAL))
+TEST_ENV  = $(if $(REAL),TEST_NGINX_LIB=$(TEST_NGINX_LIB))
+TEST_DEPS = unit $(if $(REAL),test-nginx-real)
 
 # A dynamic module for Debian's own nginx: configured with its flags from
 # nginx-dev, in a private copy of /usr/share/nginx/src.  hiredis is in the
@@ -311,4 +312,6 @@ style:
 clean:
 	rm -rf $(NGINX_OBJS) $(NGINX_PREFIX) $(BUILD)/unit $(DEB_OBJS) \
 	    $(BUILD)/debian-src $(MODULE_SO) $(ASAN_OBJS) $(ASAN_PREFIX) \
+	    $(NGINX_OBJS).settings $(ASAN_OBJS).settings $(DEB_OBJS).settings \
+	    $(BUILD)/checks \
 	    $(BUILD)/unit-asan $(BUILD)/fuzz/bin t/servroot*

@@ -25,7 +25,8 @@ if ($Pid == 0) {
     }
     POSIX::_exit(0);
 }
-add_cleanup_handler(sub { kill 'KILL', $Pid; waitpid $Pid, 0 });
+# the handler also runs from END: "local $?" keeps the exit status
+add_cleanup_handler(sub { local $?; kill 'KILL', $Pid; waitpid $Pid, 0 });
 select undef, undef, undef, 0.2;
 
 no_shuffle();

@@ -165,7 +165,9 @@ if ($Fastcgi == 0) {
 
 close $flisten;
 
+# the handler also runs from END: "local $?" keeps the exit status
 add_cleanup_handler(sub {
+    local $?;
     kill 'KILL', $Backend, $Fastcgi;
     waitpid $Backend, 0;
     waitpid $Fastcgi, 0;

@@ -6,6 +6,7 @@ package t::WapressTest;
 # - every block gets "wapress_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;" in
 #   http_config unless it names a wapress_redis itself, and
 #   no_error_log [error] / [alert] / [crit] unless it checks logs itself;
+#   with TEST_NGINX_LOAD_MODULES, variables_hash_max_size 4096;
 # - redis(@args) speaks RESP to the test Redis (arguments sent as bulk
 #   strings, binary safe) and returns the reply; redis_at($port, @args) and
 #   redis_unix($path, @args) talk to another server, redis_session($port,
@@ -47,9 +48,16 @@ add_block_preprocessor(sub {
 
     my $http = $block->http_config // '';
     if ($http !~ /wapress_redis\s/) {
+        $http = "    wapress_redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT};\n"
+                . $http;
+        $block->set_value('http_config', $http);
+    }
+
+    # modules loaded before ours (make test-dynamic: nchan) bring
+    # variables enough for a [warn] about the default variables_hash
+    if ($ENV{TEST_NGINX_LOAD_MODULES} && $http !~ /variables_hash_max/) {
         $block->set_value('http_config',
-            "    wapress_redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT};\n"
-            . $http);
+                          "    variables_hash_max_size 4096;\n" . $http);
     }
 
     if (!defined $block->no_error_log && !defined $block->error_log

@@ -13,7 +13,7 @@ extra=()
 case "${1:-build}" in
     build) ;;
     test|demo) extra=("${test[@]}") ;;
-    modules) extra=(nginx-dev nginx) ;;
+    modules) extra=(nginx-dev nginx libnginx-mod-nchan) ;;
     deb) extra=(nginx-dev nginx debhelper lintian redis-server redis-tools
                 curl) ;;
     browser) extra=("${test[@]}" chromium imagemagick) ;;

@@ -2,8 +2,8 @@
 # util/run-tests.sh [PROVE ARGS]: runs the test suite (prove -r t by
 # default) against build/nginx/sbin/nginx with its own Redis servers:
 # a plain one (TCP and unix socket) and one that needs AUTH.  Uses the
-# real Test::Nginx::Socket where Perl finds it, else the compatible runner
-# in t/lib.  Exits non-zero on any failure.
+# real Test::Nginx::Socket in $TEST_NGINX_LIB or where Perl finds it, else
+# the compatible runner in t/lib.  Exits non-zero on any failure.
 set -u
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,8 +29,16 @@ REDISCLI_AUTH=s3cret util/redis.sh start "$TEST_NGINX_REDIS_DIR/auth" \
     "$TEST_NGINX_REDIS_AUTH_PORT" --requirepass s3cret \
     --user alice on '>wonderland' '~*' '+@all' || exit 1
 
+# TEST_NGINX_LIB=DIR: the real Test::Nginx's lib directory, first
+# (make test TEST_NGINX_REAL=1 unpacks it in build/test-nginx/lib)
 export PERL5LIB=$root${PERL5LIB:+:$PERL5LIB}
-if ! perl -MTest::Nginx::Socket -e1 2>/dev/null; then
+if [ -n "${TEST_NGINX_LIB:-}" ]; then
+    if [ ! -f "$TEST_NGINX_LIB/Test/Nginx/Socket.pm" ]; then
+        echo "$0: no Test/Nginx/Socket.pm in TEST_NGINX_LIB=$TEST_NGINX_LIB" >&2
+        exit 1
+    fi
+    export PERL5LIB=$TEST_NGINX_LIB:$PERL5LIB
+elif ! perl -MTest::Nginx::Socket -e1 2>/dev/null; then
     export PERL5LIB=$root/t/lib:$PERL5LIB
 fi
 echo "Test::Nginx::Socket: $(perl -MTest::Nginx::Socket \

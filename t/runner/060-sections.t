@@ -8,7 +8,7 @@ repeat_each(2);
 
 plan tests => repeat_each() * 27;
 
-env_to_nginx('RUNNER_PLAIN', 'RUNNER_SPACED=a b');
+env_to_nginx('RUNNER_PLAIN', 'RUNNER_SET=value');
 config_preamble("        set \$preamble 'from preamble';\n");
 
 add_block_preprocessor(sub {

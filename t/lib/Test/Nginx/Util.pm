@@ -246,6 +246,12 @@ sub env_to_nginx (@) {
         if ($v !~ /^[A-Za-z_]/ || $v =~ /\n/) {
             croak "env_to_nginx: bad argument value: $v\n";
         }
+        # the real module quotes such a value in place, again at every
+        # nginx start: the second start fails ('unexpected "R"')
+        if ($v =~ /\s/) {
+            croak "env_to_nginx: a value with white space is not supported"
+                  . " (the real Test::Nginx breaks it): $v\n";
+        }
         push @EnvToNginx, $v;
     }
 }
@@ -535,8 +541,11 @@ sub stop_nginx ($) {
     unlink $PidFile if -f $PidFile;
 }
 
+# As the real module: the handlers run at the end of run_tests() and again
+# from END, there with $? being the script's exit status (a handler that
+# reaps a process without "local $?" changes it).
 sub cleanup () {
-    while (my $handler = shift @CleanupHandlers) {
+    for my $handler (@CleanupHandlers) {
         $handler->();
     }
 
@@ -666,7 +675,7 @@ sub main_context_env_lines () {
     }
 
     for my $v (@EnvToNginx) {
-        $out .= $v =~ /\s/ ? "env '$v';\n" : "env $v;\n";
+        $out .= "env $v;\n";
     }
 
     return $out;
@@ -1482,9 +1491,10 @@ sub run_tests () {
 
 END {
     return if $InSubprocess;
-    local $?;
 
     cleanup();
+
+    local $?;
 
     if ($UseValgrind || !$ENV{TEST_NGINX_NO_CLEAN}) {
         stop_nginx('END');

@@ -1,10 +1,9 @@
 
 /*
- * ngx_http_wapress_report.c: what one request tells of its fragments:
- * the X-Wapress debug header (wapress_debug_header) and the variables
- * $wapress_fragments_missing and $wapress_fragments_default, read from
- * the page's results when the header goes and when the request is
- * logged.
+ * ngx_http_wapress_report.c: the X-Wapress debug header
+ * (wapress_debug_header): what each fragment of the page got, read from
+ * the page's results when the header goes.  The counting variables are
+ * in ngx_http_wapress_var.c.
  */
 
 
@@ -21,49 +20,20 @@
 static ngx_int_t ngx_http_wapress_report_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_wapress_report_header(ngx_http_request_t *r,
     ngx_http_wapress_page_t *ctx);
-static ngx_int_t ngx_http_wapress_report_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data);
-
-
-static ngx_http_variable_t  ngx_http_wapress_report_vars[] = {
-
-    { ngx_string("wapress_fragments_missing"), NULL,
-      ngx_http_wapress_report_variable, 0,
-      NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-    { ngx_string("wapress_fragments_default"), NULL,
-      ngx_http_wapress_report_variable, 1,
-      NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-      ngx_http_null_variable
-};
 
 
 static ngx_http_output_header_filter_pt  ngx_http_wapress_report_next_header;
 
 
 /*
- * postconfiguration (variables added then are still resolved); the
- * header filter only if a location assembles pages, and before the
- * filter module's is installed: below it, it sees a header the filter
- * module held when it lets it go.
+ * postconfiguration: the header filter only if a location assembles
+ * pages, and before the filter module's is installed: below it, it sees
+ * a header the filter module held when it lets it go.
  */
 
 ngx_int_t
 ngx_http_wapress_report_init(ngx_conf_t *cf, ngx_uint_t used)
 {
-    ngx_http_variable_t  *var, *v;
-
-    for (v = ngx_http_wapress_report_vars; v->name.len; v++) {
-        var = ngx_http_add_variable(cf, &v->name, v->flags);
-        if (var == NULL) {
-            return NGX_ERROR;
-        }
-
-        var->get_handler = v->get_handler;
-        var->data = v->data;
-    }
-
     if (used) {
         ngx_http_wapress_report_next_header = ngx_http_top_header_filter;
         ngx_http_top_header_filter = ngx_http_wapress_report_header_filter;
@@ -192,50 +162,3 @@ ngx_http_wapress_report_header(ngx_http_request_t *r,
  * fragments that show their default value (not found, or failed with no
  * stale copy).
  */
-
-static ngx_int_t
-ngx_http_wapress_report_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data)
-{
-    u_char                       *p;
-    ngx_uint_t                    i, n;
-    ngx_http_wapress_page_t      *ctx;
-    ngx_http_wapress_result_t    *res;
-    ngx_http_wapress_fragment_t  *frag;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_wapress_module);
-
-    if (ctx == NULL || ctx->conf == NULL || ctx->conf->fragments == NULL) {
-        v->not_found = 1;
-        return NGX_OK;
-    }
-
-    frag = ctx->conf->fragments->elts;
-    n = 0;
-
-    for (i = 0; i < ctx->conf->fragments->nelts; i++) {
-        res = &ctx->results[i];
-
-        if (data == 0) {
-            if (res->state == NGX_HTTP_WAPRESS_MISSING && !frag[i].required) {
-                n++;
-            }
-
-        } else if (ngx_http_wapress_stats_defaulted(&frag[i], res)) {
-            n++;
-        }
-    }
-
-    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    v->len = ngx_sprintf(p, "%ui", n) - p;
-    v->data = p;
-    v->valid = 1;
-    v->no_cacheable = 1;
-    v->not_found = 0;
-
-    return NGX_OK;
-}

@@ -1,7 +1,6 @@
 
 /*
- * ngx_http_wapress_report.h: the X-Wapress debug header and the
- * $wapress_fragments_missing / _default variables.
+ * ngx_http_wapress_report.h: the X-Wapress debug header.
  */
 
 
@@ -14,7 +13,7 @@
 #include <ngx_http.h>
 
 
-/* the variables; the header filter if "used" (a location has pages) */
+/* postconfiguration: the header filter, if "used" (a location has pages) */
 ngx_int_t ngx_http_wapress_report_init(ngx_conf_t *cf, ngx_uint_t used);
 
 

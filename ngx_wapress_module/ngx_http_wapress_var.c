@@ -15,6 +15,9 @@
  *                                  nothing) because Redis failed, timed
  *                                  out or gave an unusable value, with no
  *                                  stale copy to stand in
+ *   $wapress_fragments_missing     how many optional ones had no key
+ *   $wapress_fragments_default     how many optional ones showed their
+ *                                  default (missing, or failed)
  */
 
 
@@ -25,9 +28,12 @@
 #include "ngx_http_wapress_module.h"
 #include "ngx_http_wapress_cache.h"
 #include "ngx_http_wapress_var.h"
+#include "ngx_http_wapress_stats.h"
 
 
-#define NGX_HTTP_WAPRESS_VAR_FAILED  (NGX_HTTP_WAPRESS_CACHE_LAST + 1)
+#define NGX_HTTP_WAPRESS_VAR_FAILED   (NGX_HTTP_WAPRESS_CACHE_LAST + 1)
+#define NGX_HTTP_WAPRESS_VAR_MISSING  (NGX_HTTP_WAPRESS_CACHE_LAST + 2)
+#define NGX_HTTP_WAPRESS_VAR_DEFAULT  (NGX_HTTP_WAPRESS_CACHE_LAST + 3)
 
 
 static ngx_int_t ngx_http_wapress_var_status(ngx_http_request_t *r,
@@ -84,6 +90,14 @@ static ngx_http_variable_t  ngx_http_wapress_vars[] = {
 
     { ngx_string("wapress_fragments_failed"), NULL,
       ngx_http_wapress_var_count, NGX_HTTP_WAPRESS_VAR_FAILED,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("wapress_fragments_missing"), NULL,
+      ngx_http_wapress_var_count, NGX_HTTP_WAPRESS_VAR_MISSING,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("wapress_fragments_default"), NULL,
+      ngx_http_wapress_var_count, NGX_HTTP_WAPRESS_VAR_DEFAULT,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
@@ -194,9 +208,11 @@ static ngx_int_t
 ngx_http_wapress_var_count(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
-    u_char                  *p;
-    ngx_uint_t               i, n;
-    ngx_http_wapress_page_t  *page;
+    u_char                       *p;
+    ngx_uint_t                    i, n;
+    ngx_http_wapress_page_t      *page;
+    ngx_http_wapress_result_t    *res;
+    ngx_http_wapress_fragment_t  *frag;
 
     page = ngx_http_wapress_var_page(r);
 
@@ -207,18 +223,28 @@ ngx_http_wapress_var_count(ngx_http_request_t *r,
 
     n = 0;
 
+    frag = page->conf->fragments->elts;
+
     for (i = 0; i < page->conf->fragments->nelts; i++) {
+        res = &page->results[i];
 
-        if (data == NGX_HTTP_WAPRESS_VAR_FAILED) {
-            if (page->results[i].state == NGX_HTTP_WAPRESS_FAILED) {
-                n++;
-            }
+        switch (data) {
 
-            continue;
-        }
+        case NGX_HTTP_WAPRESS_VAR_FAILED:
+            n += (res->state == NGX_HTTP_WAPRESS_FAILED);
+            break;
 
-        if (page->results[i].cache == data) {
-            n++;
+        case NGX_HTTP_WAPRESS_VAR_MISSING:
+            n += (res->state == NGX_HTTP_WAPRESS_MISSING
+                  && !frag[i].required);
+            break;
+
+        case NGX_HTTP_WAPRESS_VAR_DEFAULT:
+            n += ngx_http_wapress_stats_defaulted(&frag[i], res);
+            break;
+
+        default: /* a cache status */
+            n += (res->cache == data);
         }
     }
 

@@ -45,6 +45,7 @@ static ngx_int_t ngx_http_wapress_filter_parse(ngx_http_wapress_page_t *page,
     ngx_buf_t *ib);
 static int ngx_http_wapress_filter_scanned(void *data, int what,
     const unsigned char *p, size_t len, const char *err);
+static void ngx_http_wapress_filter_warned(ngx_http_wapress_page_t *page);
 static ngx_int_t ngx_http_wapress_filter_find(ngx_http_wapress_page_t *page,
     u_char *name, size_t len);
 static ngx_int_t ngx_http_wapress_filter_text(ngx_http_wapress_page_t *page,
@@ -345,6 +346,8 @@ ngx_http_wapress_filter_parse(ngx_http_wapress_page_t *page, ngx_buf_t *ib)
         {
             return NGX_ERROR;
         }
+
+        ngx_http_wapress_filter_warned(page);
     }
 
     if (f->from == NULL || f->discard) {
@@ -425,10 +428,40 @@ ngx_http_wapress_filter_scanned(void *data, int what, const unsigned char *p,
         return ngx_http_wapress_filter_slot(page, i);
 
     default: /* NGX_HTTP_WAPRESS_SCAN_BAD */
-        ngx_log_error(NGX_LOG_WARN, page->request->connection->log, 0,
-                      "wapress: malformed marker in the response (%s), "
-                      "left as it is", err);
+        if (++page->filter->malformed <= NGX_HTTP_WAPRESS_MARKER_WARN_MAX) {
+            ngx_log_error(NGX_LOG_WARN, page->request->connection->log, 0,
+                          "wapress: malformed marker in the response (%s), "
+                          "left as it is", err);
+        }
+
         return 0;
+    }
+}
+
+
+/* at the end of the body: the marker warnings that were not logged */
+
+static void
+ngx_http_wapress_filter_warned(ngx_http_wapress_page_t *page)
+{
+    ngx_http_wapress_filter_ctx_t  *f;
+
+    f = page->filter;
+
+    if (f->unknown > NGX_HTTP_WAPRESS_MARKER_WARN_MAX) {
+        ngx_log_error(NGX_LOG_WARN, page->request->connection->log, 0,
+                      "wapress: ... and %ui more unknown markers in the "
+                      "response (%ui in all), left as they are",
+                      f->unknown - NGX_HTTP_WAPRESS_MARKER_WARN_MAX,
+                      f->unknown);
+    }
+
+    if (f->malformed > NGX_HTTP_WAPRESS_MARKER_WARN_MAX) {
+        ngx_log_error(NGX_LOG_WARN, page->request->connection->log, 0,
+                      "wapress: ... and %ui more malformed markers in the "
+                      "response (%ui in all), left as they are",
+                      f->malformed - NGX_HTTP_WAPRESS_MARKER_WARN_MAX,
+                      f->malformed);
     }
 }
 
@@ -448,6 +481,10 @@ ngx_http_wapress_filter_find(ngx_http_wapress_page_t *page, u_char *name,
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, page->request->connection->log, 0,
                        "wapress filter marker \"%*s\"", len, name);
         return i;
+    }
+
+    if (++page->filter->unknown > NGX_HTTP_WAPRESS_MARKER_WARN_MAX) {
+        return NGX_DECLINED;
     }
 
     s.len = len;

@@ -33,6 +33,9 @@
  */
 #define NGX_HTTP_WAPRESS_BUF_COPY            -1
 
+/* warnings about the markers of one response; then one line counts */
+#define NGX_HTTP_WAPRESS_MARKER_WARN_MAX     3
+
 
 typedef enum {
     ngx_http_wapress_filter_hold = 0,  /* header held, status unknown */
@@ -58,6 +61,9 @@ struct ngx_http_wapress_filter_ctx_s {
     ngx_uint_t                       nask;
     ngx_uint_t                       phase;      /* _phase_e */
     ngx_int_t                        status;     /* of a failed page */
+    ngx_uint_t                       unknown;    /* markers naming no
+                                                    fragment */
+    ngx_uint_t                       malformed;  /* markers not parsed */
     unsigned                         discard:1;  /* the page will be an
                                                     error: keep no text */
     unsigned                         eof:1;      /* last_buf parsed */

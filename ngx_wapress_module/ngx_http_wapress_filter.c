@@ -124,13 +124,14 @@ ngx_http_wapress_filter_init(ngx_conf_t *cf)
     ngx_http_wapress_next_body_filter = ngx_http_top_body_filter;
     ngx_http_top_body_filter = ngx_http_wapress_body_filter;
 
-    return NGX_OK;
+    return ngx_http_wapress_filter_encoding_init(cf);
 }
 
 
 static ngx_int_t
 ngx_http_wapress_header_filter(ngx_http_request_t *r)
 {
+    ngx_int_t                       rc;
     ngx_uint_t                      n;
     ngx_http_wapress_page_t        *page;
     ngx_http_wapress_loc_conf_t    *wlcf;
@@ -152,8 +153,6 @@ ngx_http_wapress_header_filter(ngx_http_request_t *r)
         || r->header_only
         || (r->method & NGX_HTTP_HEAD)
         || r->headers_out.content_length_n == 0
-        || (r->headers_out.content_encoding
-            && r->headers_out.content_encoding->value.len)
         || ngx_http_get_module_ctx(r, ngx_http_wapress_module) != NULL
         || ngx_http_test_content_type(r, &wlcf->filter_types) == NULL)
     {
@@ -162,6 +161,21 @@ ngx_http_wapress_header_filter(ngx_http_request_t *r)
                        r->headers_out.status);
 
         return ngx_http_wapress_next_header_filter(r);
+    }
+
+    if (r->headers_out.content_encoding
+        && r->headers_out.content_encoding->value.len
+        && !(r->headers_out.content_encoding->value.len == 8
+             && ngx_strncasecmp(r->headers_out.content_encoding->value.data,
+                                (u_char *) "identity", 8) == 0))
+    {
+        rc = ngx_http_wapress_filter_encoded(r, wlcf);
+
+        if (rc == NGX_DECLINED) {
+            return ngx_http_wapress_next_header_filter(r);
+        }
+
+        return rc;
     }
 
     n = wlcf->fragments ? wlcf->fragments->nelts : 0;

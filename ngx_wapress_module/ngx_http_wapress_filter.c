@@ -36,6 +36,7 @@
 #include "ngx_http_wapress_filter.h"
 #include "ngx_http_wapress_page.h"
 #include "ngx_http_wapress_fragment.h"
+#include "ngx_http_wapress_log.h"
 
 
 static ngx_int_t ngx_http_wapress_header_filter(ngx_http_request_t *r);
@@ -284,6 +285,11 @@ ngx_http_wapress_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         if (ngx_http_wapress_page_lookup(page, f->ask, n) != NGX_OK) {
             return NGX_ERROR;
         }
+    }
+
+    if (f->eof) {
+        /* the page's log lines held for its markers (one per cause) */
+        ngx_http_wapress_log_flush(page);
     }
 
     return ngx_http_wapress_filter_output(page);

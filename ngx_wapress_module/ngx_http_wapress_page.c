@@ -22,9 +22,10 @@
  * from the page's posted event, outside of it.
  *
  * A fragment that fails or is not found has its log line held
- * (ngx_http_wapress_log.c) until the lookups of one call, or the replies
- * and the deadline of one event, are done: fragments that fail for one
- * cause share one line.
+ * (ngx_http_wapress_log.c) until the lookups of one call (of a filtered
+ * page: until its last markers are asked), or the replies and the
+ * deadline of one event, are done: fragments that fail for one cause
+ * share one line.
  */
 
 
@@ -39,6 +40,7 @@
 #include "ngx_http_wapress_cache.h"
 #include "ngx_http_wapress_log.h"
 #include "ngx_http_wapress_stats.h"
+#include "ngx_http_wapress_filter.h"
 
 
 static void ngx_http_wapress_page_cleanup(void *data);
@@ -187,7 +189,10 @@ ngx_http_wapress_page_lookup(ngx_http_wapress_page_t *page,
         page->waiting++;
     }
 
-    ngx_http_wapress_log_flush(page);
+    if (page->filter == NULL || page->filter->eof) {
+        /* a filtered page's lines wait for its last markers */
+        ngx_http_wapress_log_flush(page);
+    }
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "wapress page waits for %ui lookups", page->waiting);

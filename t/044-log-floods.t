@@ -6,7 +6,7 @@
 use t::WapressTest;
 
 repeat_each(1);
-plan tests => repeat_each() * (blocks() * 4 + 5);
+plan tests => repeat_each() * (blocks() * 4 + 6);
 
 our $Port = $ENV{TEST_NGINX_REDIS_DOWN_PORT} ||= 6397;
 stop_redis($Port);
@@ -16,6 +16,10 @@ our $Six = join '|', map { "<!--# wapress fragment=\"f$_\" -->" } 1 .. 6;
 our $Unknown = '<!--# wapress fragment="a" -->'
                . ('<!--# wapress fragment="zz" -->' x 100_000)
                . "\n<!--# wapress fragment=\"a\" -->\n";
+
+# six markers 40 KB apart: the filter reads them in six buffers
+our $Spread = join('', map { "<!--# wapress fragment=\"f$_\" -->" . ('.' x 40_000) }
+                       1 .. 6) . "\n";
 
 our $Malformed = '[' . ('<!--# wapress fragment=a -->' x 50_000) . "]\n";
 
@@ -125,3 +129,36 @@ $::Malformed
 qr/wapress: (?:malformed marker|\.\.\. and)[^\n]*/
 --- grep_error_log_out eval
 qr/\A(?:wapress: malformed marker in the response[^\n]*\n){3}wapress: \.\.\. and 49997 more malformed markers in the response \(50000 in all\)[^\n]*\n\z/
+
+
+
+=== TEST 5: Redis down, a filtered page whose markers come in six reads
+# one line for the page's attempt to connect, one for the fragments asked
+# while the reconnect waits out its backoff (a cause of its own)
+--- http_config
+    wapress_redis 127.0.0.1:$TEST_NGINX_REDIS_DOWN_PORT;
+--- user_files eval
+[['page.html' => $::Spread]]
+--- config
+    location /s/ {
+        alias html/;
+        output_buffers 1 32k;
+        wapress_filter on;
+        wapress_fragment f1 t044:1 default=D;
+        wapress_fragment f2 t044:2 default=D;
+        wapress_fragment f3 t044:3 default=D;
+        wapress_fragment f4 t044:4 default=D;
+        wapress_fragment f5 t044:5 default=D;
+        wapress_fragment f6 t044:6 default=D;
+    }
+--- request
+GET /s/page.html
+--- response_body eval
+join('', map { 'D' . ('.' x 40_000) } 1 .. 6) . "\n"
+--- grep_error_log eval
+qr/\[(?:warn|error)\] [^\n]*wapress: fragment[^\n]*/
+--- grep_error_log_out eval
+qr/\A(?:\[warn\] [^\n]*wapress: fragments? "f1"[^\n]*connect failed: [^\n]*, using the default[^\n]*\n)(?:\[warn\] [^\n]*wapress: fragments "f2", "f3", "f4", "f5", "f6" [^\n]*connect failed: [^\n]*next attempt in [^\n]*, using the default[^\n]*\n)?\z/
+--- no_error_log
+[alert]
+[crit]

@@ -36,6 +36,7 @@
 #include "ngx_http_wapress_filter.h"
 #include "ngx_http_wapress_page.h"
 #include "ngx_http_wapress_fragment.h"
+#include "ngx_http_wapress_log.h"
 
 
 static ngx_int_t ngx_http_wapress_header_filter(ngx_http_request_t *r);
@@ -45,6 +46,7 @@ static ngx_int_t ngx_http_wapress_filter_parse(ngx_http_wapress_page_t *page,
     ngx_buf_t *ib);
 static int ngx_http_wapress_filter_scanned(void *data, int what,
     const unsigned char *p, size_t len, const char *err);
+static void ngx_http_wapress_filter_warned(ngx_http_wapress_page_t *page);
 static ngx_int_t ngx_http_wapress_filter_find(ngx_http_wapress_page_t *page,
     u_char *name, size_t len);
 static ngx_int_t ngx_http_wapress_filter_text(ngx_http_wapress_page_t *page,
@@ -123,13 +125,14 @@ ngx_http_wapress_filter_init(ngx_conf_t *cf)
     ngx_http_wapress_next_body_filter = ngx_http_top_body_filter;
     ngx_http_top_body_filter = ngx_http_wapress_body_filter;
 
-    return NGX_OK;
+    return ngx_http_wapress_filter_encoding_init(cf);
 }
 
 
 static ngx_int_t
 ngx_http_wapress_header_filter(ngx_http_request_t *r)
 {
+    ngx_int_t                       rc;
     ngx_uint_t                      n;
     ngx_http_wapress_page_t        *page;
     ngx_http_wapress_loc_conf_t    *wlcf;
@@ -151,8 +154,6 @@ ngx_http_wapress_header_filter(ngx_http_request_t *r)
         || r->header_only
         || (r->method & NGX_HTTP_HEAD)
         || r->headers_out.content_length_n == 0
-        || (r->headers_out.content_encoding
-            && r->headers_out.content_encoding->value.len)
         || ngx_http_get_module_ctx(r, ngx_http_wapress_module) != NULL
         || ngx_http_test_content_type(r, &wlcf->filter_types) == NULL)
     {
@@ -161,6 +162,21 @@ ngx_http_wapress_header_filter(ngx_http_request_t *r)
                        r->headers_out.status);
 
         return ngx_http_wapress_next_header_filter(r);
+    }
+
+    if (r->headers_out.content_encoding
+        && r->headers_out.content_encoding->value.len
+        && !(r->headers_out.content_encoding->value.len == 8
+             && ngx_strncasecmp(r->headers_out.content_encoding->value.data,
+                                (u_char *) "identity", 8) == 0))
+    {
+        rc = ngx_http_wapress_filter_encoded(r, wlcf);
+
+        if (rc == NGX_DECLINED) {
+            return ngx_http_wapress_next_header_filter(r);
+        }
+
+        return rc;
     }
 
     n = wlcf->fragments ? wlcf->fragments->nelts : 0;
@@ -271,6 +287,11 @@ ngx_http_wapress_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         }
     }
 
+    if (f->eof) {
+        /* the page's log lines held for its markers (one per cause) */
+        ngx_http_wapress_log_flush(page);
+    }
+
     return ngx_http_wapress_filter_output(page);
 }
 
@@ -345,6 +366,8 @@ ngx_http_wapress_filter_parse(ngx_http_wapress_page_t *page, ngx_buf_t *ib)
         {
             return NGX_ERROR;
         }
+
+        ngx_http_wapress_filter_warned(page);
     }
 
     if (f->from == NULL || f->discard) {
@@ -425,10 +448,40 @@ ngx_http_wapress_filter_scanned(void *data, int what, const unsigned char *p,
         return ngx_http_wapress_filter_slot(page, i);
 
     default: /* NGX_HTTP_WAPRESS_SCAN_BAD */
-        ngx_log_error(NGX_LOG_WARN, page->request->connection->log, 0,
-                      "wapress: malformed marker in the response (%s), "
-                      "left as it is", err);
+        if (++page->filter->malformed <= NGX_HTTP_WAPRESS_MARKER_WARN_MAX) {
+            ngx_log_error(NGX_LOG_WARN, page->request->connection->log, 0,
+                          "wapress: malformed marker in the response (%s), "
+                          "left as it is", err);
+        }
+
         return 0;
+    }
+}
+
+
+/* at the end of the body: the marker warnings that were not logged */
+
+static void
+ngx_http_wapress_filter_warned(ngx_http_wapress_page_t *page)
+{
+    ngx_http_wapress_filter_ctx_t  *f;
+
+    f = page->filter;
+
+    if (f->unknown > NGX_HTTP_WAPRESS_MARKER_WARN_MAX) {
+        ngx_log_error(NGX_LOG_WARN, page->request->connection->log, 0,
+                      "wapress: ... and %ui more unknown markers in the "
+                      "response (%ui in all), left as they are",
+                      f->unknown - NGX_HTTP_WAPRESS_MARKER_WARN_MAX,
+                      f->unknown);
+    }
+
+    if (f->malformed > NGX_HTTP_WAPRESS_MARKER_WARN_MAX) {
+        ngx_log_error(NGX_LOG_WARN, page->request->connection->log, 0,
+                      "wapress: ... and %ui more malformed markers in the "
+                      "response (%ui in all), left as they are",
+                      f->malformed - NGX_HTTP_WAPRESS_MARKER_WARN_MAX,
+                      f->malformed);
     }
 }
 
@@ -448,6 +501,10 @@ ngx_http_wapress_filter_find(ngx_http_wapress_page_t *page, u_char *name,
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, page->request->connection->log, 0,
                        "wapress filter marker \"%*s\"", len, name);
         return i;
+    }
+
+    if (++page->filter->unknown > NGX_HTTP_WAPRESS_MARKER_WARN_MAX) {
+        return NGX_DECLINED;
     }
 
     s.len = len;

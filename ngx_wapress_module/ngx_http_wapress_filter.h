@@ -33,6 +33,9 @@
  */
 #define NGX_HTTP_WAPRESS_BUF_COPY            -1
 
+/* warnings about the markers of one response; then one line counts */
+#define NGX_HTTP_WAPRESS_MARKER_WARN_MAX     3
+
 
 typedef enum {
     ngx_http_wapress_filter_hold = 0,  /* header held, status unknown */
@@ -58,6 +61,9 @@ struct ngx_http_wapress_filter_ctx_s {
     ngx_uint_t                       nask;
     ngx_uint_t                       phase;      /* _phase_e */
     ngx_int_t                        status;     /* of a failed page */
+    ngx_uint_t                       unknown;    /* markers naming no
+                                                    fragment */
+    ngx_uint_t                       malformed;  /* markers not parsed */
     unsigned                         discard:1;  /* the page will be an
                                                     error: keep no text */
     unsigned                         eof:1;      /* last_buf parsed */
@@ -86,6 +92,20 @@ ngx_int_t ngx_http_wapress_filter_output(ngx_http_wapress_page_t *page);
 
 /* the page's event: a reply is in, the deadline passed, or an error page */
 void ngx_http_wapress_filter_resume(ngx_http_wapress_page_t *page);
+
+/* a held page is an error page: its body is dropped, the error sent */
+void ngx_http_wapress_filter_fail(ngx_http_wapress_page_t *page,
+    ngx_int_t status);
+
+/*
+ * ngx_http_wapress_filter_encoding.c: wapress_filter locations ask
+ * upstreams for an identity body (a preaccess handler, installed with the
+ * filter); a compressed response passes with a warning (NGX_DECLINED) or,
+ * with required fragments, is 502 (NGX_OK)
+ */
+ngx_int_t ngx_http_wapress_filter_encoding_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_wapress_filter_encoded(ngx_http_request_t *r,
+    ngx_http_wapress_loc_conf_t *wlcf);
 
 
 #endif /* _NGX_HTTP_WAPRESS_FILTER_H_INCLUDED_ */

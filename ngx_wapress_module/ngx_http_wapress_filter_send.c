@@ -21,8 +21,6 @@ static ngx_int_t ngx_http_wapress_filter_decide(
     ngx_http_wapress_page_t *page);
 static ngx_int_t ngx_http_wapress_filter_fill(ngx_http_wapress_page_t *page,
     ngx_buf_t *b);
-static void ngx_http_wapress_filter_fail(ngx_http_wapress_page_t *page,
-    ngx_int_t status);
 static void ngx_http_wapress_filter_error(ngx_http_wapress_page_t *page);
 
 
@@ -216,7 +214,7 @@ ngx_http_wapress_filter_fill(ngx_http_wapress_page_t *page, ngx_buf_t *b)
  * page's event, out of the producer's call stack.
  */
 
-static void
+void
 ngx_http_wapress_filter_fail(ngx_http_wapress_page_t *page,
     ngx_int_t status)
 {

@@ -182,6 +182,8 @@ struct ngx_http_wapress_page_s {
     ngx_event_t                      event;      /* the deadline; posted
                                                     when a reply is in */
     ngx_http_wapress_filter_ctx_t   *filter;     /* NULL: the handler's */
+    ngx_array_t                     *logs;       /* lines held, of
+                                                    ngx_http_wapress_log.c */
     unsigned                         each:1;     /* resume after every
                                                     reply, not the last */
     unsigned                         gave_up:1;  /* a lookup timed out:

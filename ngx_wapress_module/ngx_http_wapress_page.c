@@ -20,6 +20,12 @@
  *
  * Replies arrive from the Redis layer's handler; the front end goes on
  * from the page's posted event, outside of it.
+ *
+ * A fragment that fails or is not found has its log line held
+ * (ngx_http_wapress_log.c) until the lookups of one call (of a filtered
+ * page: until its last markers are asked), or the replies and the
+ * deadline of one event, are done: fragments that fail for one cause
+ * share one line.
  */
 
 
@@ -34,6 +40,7 @@
 #include "ngx_http_wapress_cache.h"
 #include "ngx_http_wapress_log.h"
 #include "ngx_http_wapress_stats.h"
+#include "ngx_http_wapress_filter.h"
 
 
 static void ngx_http_wapress_page_cleanup(void *data);
@@ -107,6 +114,8 @@ ngx_http_wapress_page_cleanup(void *data)
     }
 
     ngx_http_wapress_page_stop(page);
+
+    ngx_http_wapress_log_flush(page);
 }
 
 
@@ -178,6 +187,11 @@ ngx_http_wapress_page_lookup(ngx_http_wapress_page_t *page,
 
         res->state = NGX_HTTP_WAPRESS_PENDING;
         page->waiting++;
+    }
+
+    if (page->filter == NULL || page->filter->eof) {
+        /* a filtered page's lines wait for its last markers */
+        ngx_http_wapress_log_flush(page);
     }
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -309,6 +323,8 @@ ngx_http_wapress_page_event(ngx_event_t *ev)
         }
     }
 
+    ngx_http_wapress_log_flush(page);
+
     page->resume(page);
 }
 
@@ -376,9 +392,8 @@ static void
 ngx_http_wapress_page_fail(ngx_http_wapress_page_t *page, ngx_uint_t i,
     const char *cause)
 {
-    ngx_msec_t                    age;
-    ngx_http_wapress_result_t    *res;
-    ngx_http_wapress_fragment_t  *frag;
+    ngx_msec_t                  age;
+    ngx_http_wapress_result_t  *res;
 
     res = &page->results[i];
     res->state = NGX_HTTP_WAPRESS_FAILED;
@@ -388,28 +403,20 @@ ngx_http_wapress_page_fail(ngx_http_wapress_page_t *page, ngx_uint_t i,
         return;
     }
 
-    frag = page->conf->fragments->elts;
-
     if (res->state == NGX_HTTP_WAPRESS_MISSING) {
         /* what Redis said last was nil: as then */
-        ngx_http_wapress_log_fragment(NGX_LOG_WARN,
-                                      page->request->connection->log,
-                                      &frag[i], &res->key, &res->field,
-                                      "%s, stale \"not found\" %Mms old, %s",
-                                      cause, age,
-                                      ngx_http_wapress_page_outcome(page, i));
+        ngx_http_wapress_log_hold(page, i, NGX_LOG_WARN, cause,
+                                  ngx_http_wapress_page_outcome(page, i),
+                                  NGX_HTTP_WAPRESS_LOG_STALE_MISSING, age);
         return;
     }
 
-    ngx_http_wapress_log_fragment(NGX_LOG_WARN,
-                                  page->request->connection->log, &frag[i],
-                                  &res->key, &res->field,
-                                  "%s, using a stale copy %Mms old",
-                                  cause, age);
+    ngx_http_wapress_log_hold(page, i, NGX_LOG_WARN, cause, NULL,
+                              NGX_HTTP_WAPRESS_LOG_STALE_COPY, age);
 }
 
 
-/* one line for a fragment that was not found or failed */
+/* the line of a fragment that was not found or failed, held */
 
 static void
 ngx_http_wapress_page_log(ngx_http_wapress_page_t *page, ngx_uint_t i,
@@ -431,10 +438,9 @@ ngx_http_wapress_page_log(ngx_http_wapress_page_t *page, ngx_uint_t i,
         level = frag[i].required ? NGX_LOG_ERR : NGX_LOG_WARN;
     }
 
-    ngx_http_wapress_log_fragment(level, page->request->connection->log,
-                                  &frag[i], &res->key, &res->field,
-                                  "%s, %s", cause,
-                                  ngx_http_wapress_page_outcome(page, i));
+    ngx_http_wapress_log_hold(page, i, level, cause,
+                              ngx_http_wapress_page_outcome(page, i),
+                              NGX_HTTP_WAPRESS_LOG_STALE_NONE, 0);
 }
 
 

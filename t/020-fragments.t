@@ -162,9 +162,9 @@ GET /t
 --- response_body
 0 Comments
 |<i>none</i>
---- error_log
-wapress: fragment "c" key "t020:nope": not found, using the default
-wapress: fragment "h" key "t020:nope": not found, using the default
+--- error_log eval
+[qr/wapress: fragments "c", "h" \(keys "t020:nope", "t020:nope"\): not found, using the default/,
+ qr/wapress: fragments [^(]*"h" \(keys [^)]*\): not found, using the default/]
 --- no_error_log
 [error]
 [warn]

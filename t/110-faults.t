@@ -158,7 +158,7 @@ Time::HiRes::sleep(0.15);
 --- response_body eval
 ["[A1|5]\n", "[A1|5]\n"]
 --- error_log eval
-qr/fragment "x" key "t110:a": .*, using a stale copy \d+ms old/
+qr/(?:fragment "x" key "t110:a"|fragments "x", [^(]*\(keys "t110:a", [^)]*\)): .*, using (?:a stale copy|stale copies, the oldest) \d+ms old/
 
 
 
@@ -203,7 +203,7 @@ Time::HiRes::sleep(0.15);
 --- response_body eval
 ["[A2|6]\n", "[B2|6]\n"]
 --- error_log eval
-qr/fragment "x" key "t110:[ab]": (timed out after 300ms|.*a reply due for \d+ms \(limit 400ms\), connection dropped), using a stale copy/
+qr/(?:fragment "x" key "t110:[ab]"|fragments "x", [^(]*\(keys "t110:[ab]", [^)]*\)): (timed out after 300ms|.*a reply due for \d+ms \(limit 400ms\), connection dropped), using (?:a stale copy|stale copies)/
 
 
 
@@ -267,7 +267,7 @@ Time::HiRes::sleep(0.15);
 --- response_body eval
 ["[A4|7]\n", "[A4|7]\n"]
 --- error_log eval
-qr/fragment "x" key "t110:a": .*, using a stale copy/
+qr/(?:fragment "x" key "t110:a"|fragments "x", [^(]*\(keys "t110:a", [^)]*\)): .*, using (?:a stale copy|stale copies)/
 
 
 
@@ -301,7 +301,7 @@ Time::HiRes::sleep(0.15);
 --- response_body eval
 ["[A5|8]\n", "[A5|8]\n"]
 --- error_log eval
-qr/fragment "x" key "t110:a": .*Protocol error, .*using a stale copy/
+qr/(?:fragment "x" key "t110:a"|fragments "x", [^(]*\(keys "t110:a", [^)]*\)): .*Protocol error, .*using (?:a stale copy|stale copies)/
 
 
 

@@ -57,6 +57,7 @@ ngx_http_wapress_purge_handler(ngx_http_request_t *r)
     size_t                         len;
     json_t                        *answer, *list, *s;
     ngx_int_t                      rc, has_key, has_prefix;
+    ngx_uint_t                     truncated;
     ngx_str_t                      key, prefix, *k, *what;
     ngx_uint_t                     i, n;
     ngx_array_t                    keys;
@@ -140,8 +141,9 @@ ngx_http_wapress_purge_handler(ngx_http_request_t *r)
     }
 
     json_object_set_new(answer, "keys", list);
-    json_object_set_new(answer, "keys_truncated",
-                        json_boolean(keys.nelts == NGX_HTTP_WAPRESS_PURGE_LIST));
+    truncated = (keys.nelts == NGX_HTTP_WAPRESS_PURGE_LIST);
+
+    json_object_set_new(answer, "keys_truncated", json_boolean(truncated));
 
     return ngx_http_wapress_purge_send(r, NGX_HTTP_OK, answer);
 }

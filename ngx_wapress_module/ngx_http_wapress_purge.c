@@ -57,9 +57,8 @@ ngx_http_wapress_purge_handler(ngx_http_request_t *r)
     size_t                         len;
     json_t                        *answer, *list, *s;
     ngx_int_t                      rc, has_key, has_prefix;
-    ngx_uint_t                     truncated;
     ngx_str_t                      key, prefix, *k, *what;
-    ngx_uint_t                     i, n;
+    ngx_uint_t                     i, n, truncated;
     ngx_array_t                    keys;
     ngx_http_wapress_loc_conf_t   *wlcf;
     u_char                         text[NGX_MAX_ERROR_STR];

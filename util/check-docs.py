@@ -91,9 +91,12 @@ def check(nginx, modules, md, line, context, text, tmp):
     has_load = re.search(r"^\s*load_module\s", text, re.M)
     if has_load and not modules:
         return "skip", "load_module: checked by make test-dynamic"
+    # TEST_NGINX_LOAD_MODULES may name several .so (nchan first, then
+    # ours): the block's own load_module line loads them all
+    loads = "".join("load_module %s;\n" % m for m in modules.split())
     if has_load:
-        text = re.sub(r"^(\s*load_module\s+)\S+;", r"\g<1>%s;" % modules,
-                      text, flags=re.M)
+        text = re.sub(r"^\s*load_module\s+\S+;[^\n]*\n?",
+                      lambda m: loads, text, count=1, flags=re.M)
     body = text.replace("/srv/", tmp + "/srv/")
     for p in set(re.findall(re.escape(tmp) + r"/srv/[^\s;'\"]+", body)):
         os.makedirs(os.path.dirname(p), exist_ok=True)
@@ -102,7 +105,7 @@ def check(nginx, modules, md, line, context, text, tmp):
     head, tail = WRAP[context]
     pre = ""
     if modules and not has_load:
-        pre = "load_module %s;\n" % modules
+        pre = loads
     conf = os.path.join(tmp, "conf", "nginx.conf")
     os.makedirs(os.path.dirname(conf), exist_ok=True)
     os.makedirs(os.path.join(tmp, "logs"), exist_ok=True)

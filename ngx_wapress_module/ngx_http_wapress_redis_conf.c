@@ -20,7 +20,7 @@
 #include "ngx_http_wapress_redis_int.h"
 
 
-#define NGX_HTTP_WAPRESS_REDIS_DEFAULT_PORT  6379
+#define NGX_HTTP_WAPRESS_REDIS_PORT          6379
 
 /* the stall watchdog waits this much longer than the longest timeout */
 #define NGX_HTTP_WAPRESS_REDIS_STALL_MARGIN  100
@@ -181,7 +181,7 @@ ngx_http_wapress_redis_parse(ngx_conf_t *cf, ngx_str_t *args,
     ngx_memzero(&tmp, sizeof(ngx_http_wapress_redis_server_t));
 
     if (ngx_http_wapress_redis_parse_address(cf, &args[0], &tmp,
-                                             NGX_HTTP_WAPRESS_REDIS_DEFAULT_PORT)
+                                             NGX_HTTP_WAPRESS_REDIS_PORT)
         != NGX_OK)
     {
         return NGX_CONF_ERROR;

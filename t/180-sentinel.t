@@ -26,7 +26,7 @@ repeat_each(1);
 master_on();
 workers(1);
 
-plan tests => repeat_each() * (blocks() * 3 + 15);
+plan tests => repeat_each() * (blocks() * 3 + 20);
 
 our $Base = $ENV{TEST_NGINX_REDIS_PORT} || 6399;
 our ($P0, $R1, $R2) = ($Base - 30, $Base - 31, $Base - 32);
@@ -195,6 +195,8 @@ Test::More::is($ok, 20, 'read=replica: 20 pages, all expected.html');
 my $stats = main::info($main::P0, 'commandstats');
 Test::More::unlike($stats, qr/cmdstat_h?get:/,
                    'read=replica: no GET or HGET on the primary');
+Test::More::diag(join "\n", grep { /wapress: |wapress redis/ } split /\n/, main::log_since())
+    if $stats =~ /cmdstat_h?get:/;
 my $gets = 0;
 for my $r ($main::R1, $main::R2) {
     my $st = main::info($r, 'commandstats');
@@ -226,27 +228,27 @@ $n++, $bad += !main::page_ok() for 1 .. 5;
 # each replica says who it is: the page shows which node it reads
 t::WapressTest::redis_at($_, 'SET', 't180:mark', "on-$_") for $main::R1, $main::R2;
 $main::Slowest = 0;
-my $t0 = time;
+my $t0 = Time::HiRes::time();
 my $r = t::WapressTest::redis_at($main::Sentinels[0], 'SENTINEL', 'FAILOVER', 'news');
 die "SENTINEL FAILOVER: $r\n" unless $r eq 'OK';
 my ($new, $t_page);
-while (time - $t0 < 15) {
+while (Time::HiRes::time() - $t0 < 15) {
     $n++;
     $bad++ unless main::page_ok();
     if (t::WapressTest::http_get('/mark') =~ /\[on-(\d+)\]/) {
-        ($new, $t_page) = ($1, time);
+        ($new, $t_page) = ($1, Time::HiRes::time());
         last;
     }
-    sleep 0.02;
+    Time::HiRes::sleep(0.02);
 }
 Test::More::ok($t_page, 'the page follows the new primary without a reload');
 # the old primary goes; pages go on
 t::WapressTest::stop_redis($main::P0);
-my $t1 = time;
-while (time - $t1 < 1.5) {
+my $t1 = Time::HiRes::time();
+while (Time::HiRes::time() - $t1 < 1.5) {
     $n++;
     $bad++ unless main::page_ok();
-    sleep 0.02;
+    Time::HiRes::sleep(0.02);
 }
 t::WapressTest::redis_at($new, 'SET', 't180:mark', 'second');
 main::poll(sub { t::WapressTest::http_get('/mark') =~ /\[second\]/ }, 3, 'written');
@@ -254,13 +256,62 @@ Test::More::is($bad, 0, "failover: no page incomplete of $n");
 Test::More::cmp_ok($main::Slowest, '<', 0.4, 'failover: no page waits past the deadline');
 Test::More::diag(sprintf "failover: pages read the new primary (%s) %.0f ms "
     . "after SENTINEL FAILOVER; %d pages, slowest %.3fs", $new // '-',
-    (($t_page // time) - $t0) * 1000, $n, $main::Slowest);
+    (($t_page // Time::HiRes::time()) - $t0) * 1000, $n, $main::Slowest);
 --- request
 GET /mark
 --- response_body
 [second]
 --- error_log eval
 qr/\[notice\] .*primary moved from 127\.0\.0\.1:\d+ to 127\.0\.0\.1:\d+ \(\+switch-master\), failover followed/
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 4: the primary killed under load: the Sentinels promote, pages follow
+--- http_config
+    wapress_redis sentinel $TEST_NGINX_SENTINELS master=news;
+    wapress_redis_timeout 300ms;
+    wapress_redis_connect_timeout 300ms;
+    wapress_cache zone=t180:1m valid=100ms stale=1h;
+--- config eval: $::Config
+--- init
+my $a = t::WapressTest::redis_at($main::Sentinels[0], 'SENTINEL',
+                                 'get-master-addr-by-name', 'news');
+my $old = $a->[1];
+my ($left) = grep { $_ != $old } $main::R1, $main::R2;
+main::poll(sub { main::log_since() =~ /primary is 127\.0\.0\.1:$old / },
+           5, 'primary found');
+main::poll(sub { main::info($left, 'replication') =~ /master_link_status:up/ },
+           10, 'replica in sync');
+my ($n, $bad) = (0, 0);
+$n++, $bad += !main::page_ok() for 1 .. 5;
+t::WapressTest::redis_at($left, 'SET', 't180:mark', "on-$left");
+$main::Slowest = 0;
+my $t0 = Time::HiRes::time();
+t::WapressTest::stop_redis($old);
+my $t_page;
+while (Time::HiRes::time() - $t0 < 20) {
+    $n++;
+    $bad++ unless main::page_ok();
+    if (t::WapressTest::http_get('/mark') =~ /\[on-$left\]/) {
+        $t_page = Time::HiRes::time();
+        last;
+    }
+    Time::HiRes::sleep(0.02);
+}
+Test::More::ok($t_page, 'killed: the page follows the promoted replica');
+Test::More::is($bad, 0, "killed: no page incomplete of $n");
+Test::More::cmp_ok($main::Slowest, '<', 0.4, 'killed: no page waits past the deadline');
+Test::More::diag(sprintf "primary killed: pages read the promoted replica "
+    . "%.0f ms later; %d pages, slowest %.3fs",
+    (($t_page // Time::HiRes::time()) - $t0) * 1000, $n, $main::Slowest);
+--- request
+GET /mark
+--- response_body_like: ^\[on-\d+\]$
+--- error_log eval
+qr/\[notice\] .*primary moved from 127\.0\.0\.1:\d+ to 127\.0\.0\.1:\d+ \(.*\), failover followed/
 --- no_error_log
 [alert]
 [crit]
@@ -275,13 +326,13 @@ qr/\[notice\] .*primary moved from 127\.0\.0\.1:\d+ to 127\.0\.0\.1:\d+ \(\+swit
 --- init
 $main::MuteSock = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
     LocalPort => $main::Mute, Listen => 16, ReuseAddr => 1) or die "listen: $!";
-my $t0 = time;
+my $t0 = Time::HiRes::time();
 my $resp = t::WapressTest::http_get('/mark');
-Test::More::ok(time - $t0 < 0.3, 'no Sentinel: the page does not wait');
+Test::More::ok(Time::HiRes::time() - $t0 < 0.3, 'no Sentinel: the page does not wait');
 Test::More::like($resp, qr/\[DEFAULT\]/, 'no Sentinel: the default');
 main::poll(sub { main::log_since() =~ /no Sentinel answered/ }, 5, 'log');
 # a second round, logged at info only
-sleep 1.5;
+Time::HiRes::sleep(1.5);
 my @err = main::log_since() =~ /\[error\] .*no Sentinel answered/g;
 Test::More::is(scalar @err, 1, 'one error line');
 --- request

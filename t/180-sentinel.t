@@ -13,6 +13,9 @@
 # (c) SENTINEL FAILOVER while pages are requested, then the old primary
 #     killed: the worker follows the new primary without a reload, and
 #     with the stale zone no page is incomplete;
+# (c') the primary killed outright: the Sentinels promote a replica, the
+#     worker follows, no page incomplete (both print how long it took);
+# (c'') every Sentinel gone: the last known primary is kept;
 # (d) Sentinels that refuse or never answer: no crash, the page does not
 #     wait, one error line;
 # and the directive's errors at load time.
@@ -26,7 +29,7 @@ repeat_each(1);
 master_on();
 workers(1);
 
-plan tests => repeat_each() * (blocks() * 3 + 20);
+plan tests => repeat_each() * (blocks() * 3 + 23);
 
 our $Base = $ENV{TEST_NGINX_REDIS_PORT} || 6399;
 our ($P0, $R1, $R2) = ($Base - 30, $Base - 31, $Base - 32);
@@ -95,7 +98,8 @@ start_redis($_, '--replicaof', '127.0.0.1', $P0, '--replica-read-only', 'no')
 
 poll { info($P0, 'replication') =~ /connected_slaves:2/ } 10, 'replicas';
 for my $r ($R1, $R2) {
-    poll { (redis_at($r, 'GET', 't180:mark') // '') eq 'first' } 10,
+    poll { (redis_at($r, 'GET', 't180:mark') // '') eq 'first'
+           && info($r, 'replication') =~ /master_link_status:up/ } 10,
         "data on $r";
 }
 
@@ -186,7 +190,7 @@ qr/\[notice\] .*wapress: redis sentinel master=news: primary is 127\.0\.0\.1:\d+
     wapress_redis_timeout 300ms;
 --- config eval: $::Config
 --- init
-main::poll(sub { main::log_since() =~ /reads go to the replica/ }, 5,
+main::poll(sub { main::log_since() =~ /reads go to the replica/ }, 15,
            'replica chosen');
 t::WapressTest::redis_at($_, 'CONFIG', 'RESETSTAT') for $main::P0, $main::R1, $main::R2;
 my $ok = 0;
@@ -318,7 +322,32 @@ qr/\[notice\] .*primary moved from 127\.0\.0\.1:\d+ to 127\.0\.0\.1:\d+ \(.*\), 
 
 
 
-=== TEST 4: Sentinels that refuse or never answer: no wait, one error line
+=== TEST 5: every Sentinel gone: the last known primary is kept
+--- http_config
+    wapress_redis sentinel $TEST_NGINX_SENTINELS master=news;
+    wapress_redis_timeout 300ms;
+--- config eval: $::Config
+--- init
+main::poll(sub { main::log_since() =~ /primary is 127\.0\.0\.1:\d+ / },
+           5, 'primary found');
+t::WapressTest::stop_redis($_) for @main::Sentinels;
+main::poll(sub { main::log_since() =~ /no Sentinel answered/ }, 5,
+           'Sentinels gone');
+my $ok = 0;
+for (1 .. 10) { $ok++ if main::page_ok() }
+Test::More::is($ok, 10, 'Sentinels gone: pages from the last known primary');
+--- request
+GET /news/niger-junta-revokes-eu-security-agreements
+--- response_body eval: $::Expected
+--- error_log eval
+qr/\[error\] .*no Sentinel answered \(3 asked, last sentinel 127\.0\.0\.1:\d+: .*\), keeping the primary 127\.0\.0\.1:\d+/
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 6: Sentinels that refuse or never answer: no wait, one error line
 --- http_config
     wapress_redis sentinel $TEST_NGINX_SENTINEL_BAD master=news;
     wapress_redis_timeout 300ms;
@@ -347,7 +376,7 @@ qr/\[error\] .*wapress: redis sentinel master=news: no Sentinel answered \(2 ask
 
 
 
-=== TEST 5: no master= is an error at load time
+=== TEST 7: no master= is an error at load time
 --- http_config
     wapress_redis sentinel 127.0.0.1:26379 read=replica sentinel_password=s3cret;
 --- config
@@ -359,7 +388,7 @@ s3cret
 
 
 
-=== TEST 6: a bad read= is an error at load time
+=== TEST 8: a bad read= is an error at load time
 --- http_config
     wapress_redis sentinel 127.0.0.1:26379 master=news read=replicas password=s3cret;
 --- config
@@ -371,7 +400,7 @@ s3cret
 
 
 
-=== TEST 7: no Sentinel address is an error at load time
+=== TEST 9: no Sentinel address is an error at load time
 --- http_config
     wapress_redis sentinel master=news password=s3cret;
 --- config

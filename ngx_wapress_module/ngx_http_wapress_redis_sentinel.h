@@ -28,6 +28,10 @@
 #define NGX_HTTP_WAPRESS_SENTINEL_RETRY      250  /* a subscription */
 #define NGX_HTTP_WAPRESS_SENTINEL_RETRY_ERR  5000
 
+/* a query's answer is not believed this long after a +switch-master */
+#define NGX_HTTP_WAPRESS_SENTINEL_TRUST      5000
+#define NGX_HTTP_WAPRESS_SENTINEL_SWITCH     "+switch-master"
+
 #define NGX_HTTP_WAPRESS_SENTINEL_PRIMARY    0
 #define NGX_HTTP_WAPRESS_SENTINEL_REPLICA    1
 #define NGX_HTTP_WAPRESS_SENTINEL_PREFER     2
@@ -67,6 +71,7 @@ struct ngx_http_wapress_redis_sentinel_s {
     ngx_uint_t                          nreplicas;
     ngx_uint_t                          asking;    /* peers[asking] */
     ngx_uint_t                          tried;     /* in this round */
+    ngx_msec_t                          switched;  /* last +switch-master */
     ngx_event_t                         timer;     /* answer due, or next */
     unsigned                            busy:1;    /* a round is on */
     unsigned                            again:1;   /* another at its end */

@@ -199,7 +199,10 @@ ngx_http_wapress_redis_sentinel_set_primary(
     ngx_http_wapress_redis_sentinel_t *sn, u_char *host, size_t hlen,
     u_char *port, size_t plen, const char *how)
 {
-    ngx_http_wapress_sentinel_node_t  node;
+    ngx_uint_t                         switched;
+    ngx_http_wapress_redis_link_t     *link;
+    ngx_http_wapress_redis_conn_t     *conn;
+    ngx_http_wapress_sentinel_node_t   node;
 
     if (ngx_http_wapress_redis_sentinel_node(&node, host, hlen, port, plen)
         != NGX_OK)
@@ -216,6 +219,39 @@ ngx_http_wapress_redis_sentinel_set_primary(
         return;
     }
 
+    conn = sn->server->conn;
+
+    switched = (ngx_strcmp(how, NGX_HTTP_WAPRESS_SENTINEL_SWITCH) == 0);
+
+    if (!switched && sn->primary.port) {
+
+        /*
+         * An answer to a question, not the failover's message: a
+         * Sentinel that has not heard of a failover yet (they tell each
+         * other within 2 s) would move us back.  It is believed only
+         * when the primary's connection is not up and checked by ROLE,
+         * and not within 5 s of a +switch-master.
+         */
+
+        link = (conn && conn->ac) ? conn->ac->data : NULL;
+
+        if ((link != NULL && link->ready && !link->closing)
+            || (sn->switched
+                && ngx_current_msec - sn->switched
+                   < NGX_HTTP_WAPRESS_SENTINEL_TRUST))
+        {
+            ngx_log_debug4(NGX_LOG_DEBUG_HTTP, sn->log, 0,
+                           "wapress redis %V: a Sentinel says %s:%d, "
+                           "keeping %s", &sn->server->name, node.host,
+                           (int) node.port, sn->primary.host);
+            return;
+        }
+    }
+
+    if (switched) {
+        sn->switched = ngx_current_msec ? ngx_current_msec : 1;
+    }
+
     if (sn->primary.port == 0) {
         ngx_log_error(NGX_LOG_NOTICE, sn->log, 0,
                       "wapress: redis %V: primary is %s:%d (%s)",
@@ -230,16 +266,17 @@ ngx_http_wapress_redis_sentinel_set_primary(
                       how);
     }
 
-    if (sn->server->conn == NULL) {
-        sn->server->conn = ngx_http_wapress_redis_conn_new(sn->server);
+    if (conn == NULL) {
+        conn = ngx_http_wapress_redis_conn_new(sn->server);
+        sn->server->conn = conn;
     }
 
-    if (sn->server->conn == NULL) {
+    if (conn == NULL) {
         sn->primary = node;
         return;
     }
 
-    ngx_http_wapress_sentinel_move(sn->server->conn, &node);
+    ngx_http_wapress_sentinel_move(conn, &node);
 }
 
 
@@ -407,7 +444,7 @@ ngx_http_wapress_sentinel_sub_message(redisAsyncContext *ac, void *r,
                    &sn->server->name, payload->len, payload->str);
 
     ngx_http_wapress_redis_sentinel_set_primary(sn, f[3], len[3], f[4], len[4],
-                                          "+switch-master");
+                                          NGX_HTTP_WAPRESS_SENTINEL_SWITCH);
 
     /* the replicas changed too */
 

@@ -10,6 +10,7 @@
 #
 # (a) the example page through the Sentinels is expected.html;
 # (b) read=replica: the primary sees no GET from page lookups;
+# (b') read=prefer-replica: the same once the replica's connection is up;
 # (c) SENTINEL FAILOVER while pages are requested, then the old primary
 #     killed: the worker follows the new primary without a reload, and
 #     with the stale zone no page is incomplete;
@@ -29,7 +30,7 @@ repeat_each(1);
 master_on();
 workers(1);
 
-plan tests => repeat_each() * (blocks() * 3 + 23);
+plan tests => repeat_each() * (blocks() * 3 + 25);
 
 our $Base = $ENV{TEST_NGINX_REDIS_PORT} || 6399;
 our ($P0, $R1, $R2) = ($Base - 30, $Base - 31, $Base - 32);
@@ -217,7 +218,32 @@ qr/\[notice\] .*healthy replicas: 127\.0\.0\.1:\d+, 127\.0\.0\.1:\d+/
 
 
 
-=== TEST 3: SENTINEL FAILOVER under load, then the old primary killed
+=== TEST 3: read=prefer-replica: once the replica is up, reads go there
+--- http_config
+    wapress_redis sentinel $TEST_NGINX_SENTINELS master=news read=prefer-replica;
+    wapress_redis_timeout 300ms;
+--- config eval: $::Config
+--- init
+main::poll(sub { main::log_since() =~ /reads go to the replica/ }, 15,
+           'replica chosen');
+# the first page starts the replica's connection and reads the primary
+main::poll(sub { main::page_ok() && (t::WapressTest::redis_at($main::P0, 'CONFIG', 'RESETSTAT'), main::page_ok())
+                 && main::info($main::P0, 'commandstats') !~ /cmdstat_h?get:/ }, 5,
+           'reads on the replica');
+my $ok = 0;
+for (1 .. 10) { $ok++ if main::page_ok() }
+Test::More::is($ok, 10, 'read=prefer-replica: 10 pages, all expected.html');
+Test::More::unlike(main::info($main::P0, 'commandstats'), qr/cmdstat_h?get:/,
+                   'read=prefer-replica: no GET on the primary once the replica is up');
+--- request
+GET /news/niger-junta-revokes-eu-security-agreements
+--- response_body eval: $::Expected
+--- no_error_log
+[error]
+
+
+
+=== TEST 4: SENTINEL FAILOVER under load, then the old primary killed
 --- http_config
     wapress_redis sentinel $TEST_NGINX_SENTINELS master=news;
     wapress_redis_timeout 300ms;
@@ -273,7 +299,7 @@ qr/\[notice\] .*primary moved from 127\.0\.0\.1:\d+ to 127\.0\.0\.1:\d+ \(\+swit
 
 
 
-=== TEST 4: the primary killed under load: the Sentinels promote, pages follow
+=== TEST 5: the primary killed under load: the Sentinels promote, pages follow
 --- http_config
     wapress_redis sentinel $TEST_NGINX_SENTINELS master=news;
     wapress_redis_timeout 300ms;
@@ -322,7 +348,7 @@ qr/\[notice\] .*primary moved from 127\.0\.0\.1:\d+ to 127\.0\.0\.1:\d+ \(.*\), 
 
 
 
-=== TEST 5: every Sentinel gone: the last known primary is kept
+=== TEST 6: every Sentinel gone: the last known primary is kept
 --- http_config
     wapress_redis sentinel $TEST_NGINX_SENTINELS master=news;
     wapress_redis_timeout 300ms;
@@ -347,7 +373,7 @@ qr/\[error\] .*no Sentinel answered \(3 asked, last sentinel 127\.0\.0\.1:\d+: .
 
 
 
-=== TEST 6: Sentinels that refuse or never answer: no wait, one error line
+=== TEST 7: Sentinels that refuse or never answer: no wait, one error line
 --- http_config
     wapress_redis sentinel $TEST_NGINX_SENTINEL_BAD master=news;
     wapress_redis_timeout 300ms;
@@ -376,7 +402,7 @@ qr/\[error\] .*wapress: redis sentinel master=news: no Sentinel answered \(2 ask
 
 
 
-=== TEST 7: no master= is an error at load time
+=== TEST 8: no master= is an error at load time
 --- http_config
     wapress_redis sentinel 127.0.0.1:26379 read=replica sentinel_password=s3cret;
 --- config
@@ -388,7 +414,7 @@ s3cret
 
 
 
-=== TEST 8: a bad read= is an error at load time
+=== TEST 9: a bad read= is an error at load time
 --- http_config
     wapress_redis sentinel 127.0.0.1:26379 master=news read=replicas password=s3cret;
 --- config
@@ -400,7 +426,7 @@ s3cret
 
 
 
-=== TEST 9: no Sentinel address is an error at load time
+=== TEST 10: no Sentinel address is an error at load time
 --- http_config
     wapress_redis sentinel master=news password=s3cret;
 --- config

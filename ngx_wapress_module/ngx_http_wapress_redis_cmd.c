@@ -80,6 +80,7 @@ ngx_http_wapress_redis_send(ngx_http_wapress_redis_server_t *srv,
     ngx_http_wapress_redis_conn_t  *conn;
 
     ac = NULL;
+    conn = NULL;
 
     if (srv->sentinel) {
         /* read=replica: a read may go to a replica's connection */

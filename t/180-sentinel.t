@@ -7,6 +7,7 @@
 #   REDIS_PORT-33..-35   three Sentinels (down-after 500ms, failover 2s)
 #   REDIS_PORT-36        nothing listens there (a Sentinel that refuses)
 #   REDIS_PORT-37        a listener of this test that never answers
+#   REDIS_PORT-38        a fake Sentinel (a child of this test): garbage, or lies
 #
 # (a) the example page through the Sentinels is expected.html;
 # (b) read=replica: the primary sees no GET from page lookups;
@@ -17,32 +18,98 @@
 # (c') the primary killed outright: the Sentinels promote a replica, the
 #     worker follows, no page incomplete (both print how long it took);
 # (c'') every Sentinel gone: the last known primary is kept;
-# (d) Sentinels that refuse or never answer: no crash, the page does not
+# (d) Sentinels that refuse, never answer or answer garbage: no crash, the page does not
 #     wait, one error line;
 # and the directive's errors at load time.
 
 use t::WapressTest;
 use IO::Socket::INET;
 use File::Path qw(make_path);
+use POSIX ();
 use Time::HiRes qw(sleep time);
 
 repeat_each(1);
 master_on();
 workers(1);
 
-plan tests => repeat_each() * (blocks() * 3 + 25);
+plan tests => repeat_each() * (blocks() * 3 + 28);
 
 our $Base = $ENV{TEST_NGINX_REDIS_PORT} || 6399;
 our ($P0, $R1, $R2) = ($Base - 30, $Base - 31, $Base - 32);
 our @Sentinels = ($Base - 33, $Base - 34, $Base - 35);
 our ($Refused, $Mute) = ($Base - 36, $Base - 37);
 $ENV{TEST_NGINX_SENTINELS} = join ' ', map { "127.0.0.1:$_" } @Sentinels;
-$ENV{TEST_NGINX_SENTINEL_BAD} = "127.0.0.1:$Refused 127.0.0.1:$Mute";
+$ENV{TEST_NGINX_SENTINEL_BAD} = "127.0.0.1:$Refused 127.0.0.1:$Mute "
+    . "127.0.0.1:" . ($Base - 38);
+$ENV{TEST_NGINX_SENTINEL_FAKE} = $Base - 38;
 our $MuteSock;
 
 sub stop_all {
     undef $MuteSock;
+    stop_fake();
     t::WapressTest::stop_redis($_) for @Sentinels, $P0, $R1, $R2;
+}
+
+# a fake Sentinel in a child process on $Fake: "garbage" answers every
+# read with bytes that are not RESP; "liar" names $_[1] as the primary
+our ($FakePort, $FakePid) = ($Base - 38);
+sub start_fake {
+    my ($mode, $primary) = @_;
+    my $srv = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                    LocalPort => $FakePort, Listen => 16,
+                                    ReuseAddr => 1)
+        or die "cannot listen on $FakePort: $!\n";
+    my $pid = fork;
+    die "fork: $!\n" unless defined $pid;
+    if ($pid == 0) {
+        require IO::Select;
+        my $sel = IO::Select->new($srv);
+        for ( ;; ) {
+            for my $c ($sel->can_read(1)) {
+                if ($c == $srv) {
+                    my $n = $srv->accept;
+                    $sel->add($n) if $n;
+                    next;
+                }
+                my $line = <$c>;
+                if (!defined $line) {
+                    $sel->remove($c);
+                    close $c;
+                    next;
+                }
+                if ($mode eq 'garbage') {
+                    syswrite($c, "HTTP/1.1 400 Bad Request\r\n\r\n\x00\xff");
+                    next;
+                }
+                my ($n) = $line =~ /^\*(\d+)/ or next;
+                my @arg;
+                for (1 .. $n) {
+                    my ($len) = <$c> =~ /^\$(\d+)/;
+                    read($c, my $v, $len + 2);
+                    push @arg, substr($v, 0, $len);
+                }
+                my $cmd = uc($arg[0] // '');
+                my $out = $cmd eq 'PING' ? "+PONG\r\n"
+                    : $cmd eq 'SUBSCRIBE' ? "*3\r\n\$9\r\nsubscribe\r\n"
+                      . "\$14\r\n+switch-master\r\n:1\r\n"
+                    : ($arg[1] // '') eq 'get-master-addr-by-name'
+                      ? "*2\r\n\$9\r\n127.0.0.1\r\n\$" . length($primary)
+                        . "\r\n$primary\r\n"
+                    : "*0\r\n";
+                syswrite($c, $out);
+            }
+        }
+        POSIX::_exit(0);
+    }
+    close $srv;
+    $FakePid = $pid;
+}
+
+sub stop_fake {
+    return unless $FakePid;
+    kill 'KILL', $FakePid;
+    waitpid($FakePid, 0);
+    undef $FakePid;
 }
 
 sub poll (&$$) {
@@ -243,7 +310,33 @@ GET /news/niger-junta-revokes-eu-security-agreements
 
 
 
-=== TEST 4: SENTINEL FAILOVER under load, then the old primary killed
+=== TEST 4: a node named as the primary that is a replica is left at once
+--- http_config
+    wapress_redis sentinel 127.0.0.1:$TEST_NGINX_SENTINEL_FAKE master=news;
+    wapress_redis_timeout 300ms;
+--- config eval: $::Config
+--- init
+main::start_fake('liar', $main::R1);
+main::poll(sub { main::log_since() =~ /primary is 127\.0\.0\.1:$main::R1 / },
+           5, 'the lie told');
+my $t0 = Time::HiRes::time();
+my $resp = t::WapressTest::http_get('/mark');
+Test::More::ok(Time::HiRes::time() - $t0 < 0.5, 'a replica named: the page does not wait');
+main::poll(sub { main::log_since() =~ /is not the primary/ }, 5, 'ROLE');
+main::stop_fake();
+--- request
+GET /mark
+--- response_body
+[DEFAULT]
+--- error_log eval
+qr/\[warn\] .*wapress: redis sentinel master=news: 127\.0\.0\.1:\d+ is not the primary \(ROLE: slave\), the Sentinels are asked again/
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 5: SENTINEL FAILOVER under load, then the old primary killed
 --- http_config
     wapress_redis sentinel $TEST_NGINX_SENTINELS master=news;
     wapress_redis_timeout 300ms;
@@ -299,7 +392,7 @@ qr/\[notice\] .*primary moved from 127\.0\.0\.1:\d+ to 127\.0\.0\.1:\d+ \(\+swit
 
 
 
-=== TEST 5: the primary killed under load: the Sentinels promote, pages follow
+=== TEST 6: the primary killed under load: the Sentinels promote, pages follow
 --- http_config
     wapress_redis sentinel $TEST_NGINX_SENTINELS master=news;
     wapress_redis_timeout 300ms;
@@ -348,7 +441,7 @@ qr/\[notice\] .*primary moved from 127\.0\.0\.1:\d+ to 127\.0\.0\.1:\d+ \(.*\), 
 
 
 
-=== TEST 6: every Sentinel gone: the last known primary is kept
+=== TEST 7: every Sentinel gone: the last known primary is kept
 --- http_config
     wapress_redis sentinel $TEST_NGINX_SENTINELS master=news;
     wapress_redis_timeout 300ms;
@@ -373,7 +466,7 @@ qr/\[error\] .*no Sentinel answered \(3 asked, last sentinel 127\.0\.0\.1:\d+: .
 
 
 
-=== TEST 7: Sentinels that refuse or never answer: no wait, one error line
+=== TEST 8: Sentinels that refuse, never answer or answer garbage: no wait, one error line
 --- http_config
     wapress_redis sentinel $TEST_NGINX_SENTINEL_BAD master=news;
     wapress_redis_timeout 300ms;
@@ -381,6 +474,7 @@ qr/\[error\] .*no Sentinel answered \(3 asked, last sentinel 127\.0\.0\.1:\d+: .
 --- init
 $main::MuteSock = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
     LocalPort => $main::Mute, Listen => 16, ReuseAddr => 1) or die "listen: $!";
+main::start_fake('garbage');
 my $t0 = Time::HiRes::time();
 my $resp = t::WapressTest::http_get('/mark');
 Test::More::ok(Time::HiRes::time() - $t0 < 0.3, 'no Sentinel: the page does not wait');
@@ -395,14 +489,14 @@ GET /mark
 --- response_body
 [DEFAULT]
 --- error_log eval
-qr/\[error\] .*wapress: redis sentinel master=news: no Sentinel answered \(2 asked, last sentinel 127\.0\.0\.1:\d+: .*\), no primary known/
+qr/\[error\] .*wapress: redis sentinel master=news: no Sentinel answered \(3 asked, last sentinel 127\.0\.0\.1:\d+: .*\), no primary known/
 --- no_error_log
 [alert]
 [crit]
 
 
 
-=== TEST 8: no master= is an error at load time
+=== TEST 9: no master= is an error at load time
 --- http_config
     wapress_redis sentinel 127.0.0.1:26379 read=replica sentinel_password=s3cret;
 --- config
@@ -414,7 +508,7 @@ s3cret
 
 
 
-=== TEST 9: a bad read= is an error at load time
+=== TEST 10: a bad read= is an error at load time
 --- http_config
     wapress_redis sentinel 127.0.0.1:26379 master=news read=replicas password=s3cret;
 --- config
@@ -426,7 +520,7 @@ s3cret
 
 
 
-=== TEST 10: no Sentinel address is an error at load time
+=== TEST 11: no Sentinel address is an error at load time
 --- http_config
     wapress_redis sentinel master=news password=s3cret;
 --- config

@@ -62,6 +62,16 @@ ngx_http_wapress_redis_sentinel_parse(ngx_conf_t *cf, ngx_str_t *args,
                 return NGX_CONF_ERROR;
             }
 
+            if (ngx_strlchr(args[i].data, args[i].data + args[i].len, ':')
+                == NULL)
+            {
+                /* a bare word may be a password without its "password=" */
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid redis sentinel address %ui "
+                                   "(expected \"HOST:PORT\")", i);
+                return NGX_CONF_ERROR;
+            }
+
             naddrs++;
             continue;
         }

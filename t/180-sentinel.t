@@ -529,3 +529,15 @@ s3cret
 qr/\[emerg\] .*no redis sentinel address .* in .*nginx\.conf:\d+/
 --- no_error_log
 s3cret
+
+
+
+=== TEST 12: a bare word is not taken for a Sentinel's address, nor shown
+--- http_config
+    wapress_redis sentinel 127.0.0.1:26379 s3cret master=news;
+--- config
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*invalid redis sentinel address 2 \(expected "HOST:PORT"\) in .*nginx\.conf:\d+/
+--- no_error_log
+s3cret

@@ -378,6 +378,18 @@ ngx_http_wapress_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 static ngx_int_t
 ngx_http_wapress_init_process(ngx_cycle_t *cycle)
 {
+    ngx_http_wapress_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_wapress_module);
+
+    if (wmcf != NULL
+        && ngx_http_wapress_redis_sentinel_init_process(&wmcf->servers)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     return ngx_http_wapress_track_init_process(cycle);
 }
 

@@ -39,8 +39,6 @@
 static ngx_int_t ngx_http_wapress_redis_connect(
     ngx_http_wapress_redis_conn_t *conn, ngx_msec_t connect_timeout);
 static void ngx_http_wapress_redis_setup(ngx_http_wapress_redis_link_t *link);
-static void ngx_http_wapress_redis_conn_free(
-    ngx_http_wapress_redis_conn_t *conn);
 static void ngx_http_wapress_redis_setup_reply(redisAsyncContext *ac,
     void *r, void *privdata);
 static void ngx_http_wapress_redis_connected(const redisAsyncContext *ac,
@@ -121,6 +119,14 @@ ngx_http_wapress_redis_conn_get(ngx_http_wapress_redis_conn_t *conn,
         return NULL;
     }
 
+    if (srv->sentinel
+        && ngx_http_wapress_redis_sentinel_addr(conn, NULL, NULL) != NGX_OK)
+    {
+        /* the Sentinels have not said where yet: conn->err says so */
+        *err = (const char *) conn->err;
+        return NULL;
+    }
+
     if (conn->failures) {
         left = (ngx_msec_int_t) (conn->next_attempt - ngx_current_msec);
 
@@ -162,6 +168,8 @@ ngx_http_wapress_redis_connect(ngx_http_wapress_redis_conn_t *conn,
     ngx_msec_t connect_timeout)
 {
     u_char                           *p;
+    in_port_t                         port;
+    const char                       *host;
     redisAsyncContext                *ac;
     ngx_http_wapress_redis_link_t    *link;
     ngx_http_wapress_redis_server_t  *srv;
@@ -171,7 +179,12 @@ ngx_http_wapress_redis_connect(ngx_http_wapress_redis_conn_t *conn,
 
     /* both are non-blocking: connect(2) is left in progress */
 
-    if (srv->unix_path.len) {
+    if (srv->sentinel) {
+        /* the primary (or replica) the Sentinels named: an IP literal */
+        (void) ngx_http_wapress_redis_sentinel_addr(conn, &host, &port);
+        ac = redisAsyncConnect(host, port);
+
+    } else if (srv->unix_path.len) {
         ac = redisAsyncConnectUnix((const char *) srv->unix_path.data);
 
     } else {
@@ -325,6 +338,20 @@ ngx_http_wapress_redis_setup(ngx_http_wapress_redis_link_t *link)
         }
     }
 
+    if (srv->sentinel) {
+        /* a node the Sentinels named must still be what they said */
+        argv[0] = "ROLE";
+        argvlen[0] = sizeof("ROLE") - 1;
+
+        if (redisAsyncCommandArgv(link->ac,
+                                  ngx_http_wapress_redis_setup_reply,
+                                  "ROLE", 1, argv, argvlen)
+            == REDIS_OK)
+        {
+            link->setup++;
+        }
+    }
+
     if (link->setup == 0) {
         argv[0] = "PING";
         argvlen[0] = sizeof("PING") - 1;
@@ -377,6 +404,14 @@ ngx_http_wapress_redis_setup_reply(redisAsyncContext *ac, void *r,
         *p = '\0';
 
         ngx_http_wapress_redis_drop(link, NGX_LOG_ERR, text);
+        return;
+    }
+
+    if (link->conn->server->sentinel
+        && ngx_strcmp(what, "ROLE") == 0
+        && ngx_http_wapress_redis_sentinel_role(link, reply, text) != NGX_OK)
+    {
+        ngx_http_wapress_redis_drop(link, NGX_LOG_WARN, text);
         return;
     }
 
@@ -781,11 +816,15 @@ ngx_http_wapress_redis_cleanup(ngx_array_t *servers)
     for (i = 0; i < servers->nelts; i++) {
         ngx_http_wapress_redis_conn_free(sp[i]->conn);
         ngx_http_wapress_redis_conn_free(sp[i]->track);
+
+        if (sp[i]->sentinel) {
+            ngx_http_wapress_redis_sentinel_cleanup(sp[i]);
+        }
     }
 }
 
 
-static void
+void
 ngx_http_wapress_redis_conn_free(ngx_http_wapress_redis_conn_t *conn)
 {
     ngx_queue_t                    *q;

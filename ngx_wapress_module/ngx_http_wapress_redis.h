@@ -18,6 +18,8 @@
 
 
 typedef struct ngx_http_wapress_redis_conn_s  ngx_http_wapress_redis_conn_t;
+typedef struct ngx_http_wapress_redis_sentinel_s
+    ngx_http_wapress_redis_sentinel_t;
 
 
 typedef struct {
@@ -39,6 +41,13 @@ typedef struct {
 
     /* the invalidation subscription's, in the worker that follows it */
     ngx_http_wapress_redis_conn_t   *track;
+
+    /*
+     * "wapress_redis sentinel ...": the Sentinels say where the primary
+     * (and the replicas) are; host, port and unix_path are then unused.
+     * NULL for "wapress_redis ADDRESS".
+     */
+    ngx_http_wapress_redis_sentinel_t  *sentinel;
 } ngx_http_wapress_redis_server_t;
 
 
@@ -167,6 +176,12 @@ extern ngx_conf_post_t  ngx_http_wapress_redis_connect_timeout_post;
  */
 void ngx_http_wapress_redis_use(ngx_http_wapress_redis_server_t *srv,
     ngx_msec_t timeout, size_t max_size);
+
+/*
+ * init_process: every "wapress_redis sentinel" server asks its Sentinels
+ * where its primary is and subscribes to their +switch-master
+ */
+ngx_int_t ngx_http_wapress_redis_sentinel_init_process(ngx_array_t *servers);
 
 /* exit_process: frees every connection of this worker */
 void ngx_http_wapress_redis_cleanup(ngx_array_t *servers);

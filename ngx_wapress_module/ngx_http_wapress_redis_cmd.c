@@ -79,12 +79,24 @@ ngx_http_wapress_redis_send(ngx_http_wapress_redis_server_t *srv,
     ngx_http_wapress_redis_cmd_t   *cmd;
     ngx_http_wapress_redis_conn_t  *conn;
 
-    ac = ngx_http_wapress_redis_get(srv, connect_timeout, log, err);
-    if (ac == NULL) {
-        return NULL;
+    ac = NULL;
+    conn = NULL;
+
+    if (srv->sentinel) {
+        /* read=replica: a read may go to a replica's connection */
+        ac = ngx_http_wapress_redis_sentinel_route(srv, argv, argc,
+                                                   connect_timeout, log,
+                                                   &conn);
     }
 
-    conn = srv->conn;
+    if (ac == NULL) {
+        ac = ngx_http_wapress_redis_get(srv, connect_timeout, log, err);
+        if (ac == NULL) {
+            return NULL;
+        }
+
+        conn = srv->conn;
+    }
 
     if (conn->nwaiting >= NGX_HTTP_WAPRESS_REDIS_MAX_WAITING) {
         p = ngx_snprintf(conn->err, NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN - 1,

@@ -17,17 +17,15 @@
 #include <ngx_http.h>
 
 #include "ngx_http_wapress_module.h"
-#include "ngx_http_wapress_redis.h"
+#include "ngx_http_wapress_redis_int.h"
 
 
-#define NGX_HTTP_WAPRESS_REDIS_DEFAULT_PORT  6379
+#define NGX_HTTP_WAPRESS_REDIS_PORT          6379
 
 /* the stall watchdog waits this much longer than the longest timeout */
 #define NGX_HTTP_WAPRESS_REDIS_STALL_MARGIN  100
 
 
-static ngx_int_t ngx_http_wapress_redis_parse_address(ngx_conf_t *cf,
-    ngx_str_t *addr, ngx_http_wapress_redis_server_t *srv);
 static void ngx_http_wapress_redis_param_name(ngx_str_t *value,
     ngx_str_t *name);
 static char *ngx_http_wapress_redis_check_connect_timeout(ngx_conf_t *cf,
@@ -103,6 +101,14 @@ ngx_http_wapress_redis_parse(ngx_conf_t *cf, ngx_str_t *args,
         return NGX_CONF_ERROR;
     }
 
+    if (args[0].len == sizeof("sentinel") - 1
+        && ngx_strncmp(args[0].data, "sentinel", args[0].len) == 0)
+    {
+        /* "sentinel HOST:PORT ... master=NAME ...": _redis_sentinel.c */
+        return ngx_http_wapress_redis_sentinel_parse(cf, args, nargs,
+                                                     servers, srv);
+    }
+
     db = NGX_CONF_UNSET;
     ngx_str_null(&user);
     ngx_str_null(&password);
@@ -174,7 +180,10 @@ ngx_http_wapress_redis_parse(ngx_conf_t *cf, ngx_str_t *args,
 
     ngx_memzero(&tmp, sizeof(ngx_http_wapress_redis_server_t));
 
-    if (ngx_http_wapress_redis_parse_address(cf, &args[0], &tmp) != NGX_OK) {
+    if (ngx_http_wapress_redis_parse_address(cf, &args[0], &tmp,
+                                             NGX_HTTP_WAPRESS_REDIS_PORT)
+        != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
@@ -194,6 +203,7 @@ ngx_http_wapress_redis_parse(ngx_conf_t *cf, ngx_str_t *args,
             && s->host.len == tmp.host.len
             && s->unix_path.len == tmp.unix_path.len
             && s->user.len == tmp.user.len
+            && s->sentinel == NULL
             && s->password.len == tmp.password.len
             && ngx_memcmp(s->host.data, tmp.host.data, tmp.host.len) == 0
             && ngx_memcmp(s->unix_path.data, tmp.unix_path.data,
@@ -286,9 +296,9 @@ ngx_http_wapress_redis_param_name(ngx_str_t *value, ngx_str_t *name)
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_wapress_redis_parse_address(ngx_conf_t *cf, ngx_str_t *addr,
-    ngx_http_wapress_redis_server_t *srv)
+    ngx_http_wapress_redis_server_t *srv, in_port_t default_port)
 {
     size_t      len;
     u_char     *p;
@@ -335,7 +345,7 @@ ngx_http_wapress_redis_parse_address(ngx_conf_t *cf, ngx_str_t *addr,
     ngx_memzero(&u, sizeof(ngx_url_t));
 
     u.url = *addr;
-    u.default_port = NGX_HTTP_WAPRESS_REDIS_DEFAULT_PORT;
+    u.default_port = default_port;
     u.no_resolve = 0;
 
     if (ngx_parse_url(cf->pool, &u) != NGX_OK) {

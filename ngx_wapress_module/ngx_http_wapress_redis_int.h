@@ -9,7 +9,9 @@
  * or PING, health and backoff, the watchdog, the end), _redis_event.c
  * (hiredis's socket on nginx's event loop, and the reader's limits),
  * _redis_cmd.c (the command API and its bounded queue), _redis_conf.c
- * (the wapress_redis directive).
+ * (the wapress_redis directive), _redis_track.c (the invalidation
+ * subscription), _redis_sentinel.c (where a Sentinel-managed primary
+ * and its replicas are).
  */
 
 
@@ -100,6 +102,7 @@ struct ngx_http_wapress_redis_conn_s {
     unsigned                          exiting:1;
     unsigned                          lost:1;    /* a ready one dropped */
     unsigned                          flushing:1;
+    unsigned                          replica:1; /* a Sentinel's replica's */
     u_char                            errstr[NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN];
     u_char                            err[NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN];
     u_char                            why[NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN];
@@ -200,6 +203,40 @@ ngx_http_wapress_redis_conn_t *ngx_http_wapress_redis_conn_new(
 redisAsyncContext *ngx_http_wapress_redis_conn_get(
     ngx_http_wapress_redis_conn_t *conn, ngx_msec_t connect_timeout,
     ngx_log_t *log, const char **err);
+
+void ngx_http_wapress_redis_conn_free(ngx_http_wapress_redis_conn_t *conn);
+
+/* _redis_conf.c: "host[:port]" or "unix:/path" into srv, resolved now */
+ngx_int_t ngx_http_wapress_redis_parse_address(ngx_conf_t *cf,
+    ngx_str_t *addr, ngx_http_wapress_redis_server_t *srv,
+    in_port_t default_port);
+
+
+/*
+ * _redis_sentinel.c, the hooks of "wapress_redis sentinel" in the layer:
+ *
+ * _parse(): the directive's form "sentinel HOST:PORT ... master=NAME ...";
+ * _addr(): where "conn" connects now (the primary, or for a replica
+ * connection the replica), NGX_DECLINED with conn->err set if unknown;
+ * _role(): a new connection's ROLE reply: NGX_DECLINED (text says why)
+ * when the primary's connection reached a node that is not a master;
+ * _route(): a read command's connection (a replica's, or NULL: the
+ * primary's, srv->conn), as read= says;
+ * _cleanup(): the worker exits.
+ */
+char *ngx_http_wapress_redis_sentinel_parse(ngx_conf_t *cf, ngx_str_t *args,
+    ngx_uint_t nargs, ngx_array_t *servers,
+    ngx_http_wapress_redis_server_t **srv);
+ngx_int_t ngx_http_wapress_redis_sentinel_addr(
+    ngx_http_wapress_redis_conn_t *conn, const char **host, in_port_t *port);
+ngx_int_t ngx_http_wapress_redis_sentinel_role(
+    ngx_http_wapress_redis_link_t *link, redisReply *reply, u_char *text);
+redisAsyncContext *ngx_http_wapress_redis_sentinel_route(
+    ngx_http_wapress_redis_server_t *srv, ngx_str_t *argv, ngx_uint_t argc,
+    ngx_msec_t connect_timeout, ngx_log_t *log,
+    ngx_http_wapress_redis_conn_t **conn);
+void ngx_http_wapress_redis_sentinel_cleanup(
+    ngx_http_wapress_redis_server_t *srv);
 
 
 #endif /* _NGX_HTTP_WAPRESS_REDIS_INT_H_INCLUDED_ */

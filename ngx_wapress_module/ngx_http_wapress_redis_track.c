@@ -360,10 +360,14 @@ ngx_http_wapress_redis_track_lost(ngx_http_wapress_redis_tracker_t *t,
     if (t->up) {
         t->up = 0;
 
-        ngx_log_error(NGX_LOG_WARN, t->log, 0,
-                      "wapress: redis %V: invalidations no longer "
-                      "followed, cache entries fall back to a short "
-                      "freshness until they are", &t->server->name);
+        if (!(ngx_exiting || ngx_quit || ngx_terminate)) {
+            /* not at a reload's or a stop's end: the next worker takes on */
+
+            ngx_log_error(NGX_LOG_WARN, t->log, 0,
+                          "wapress: redis %V: invalidations no longer "
+                          "followed, cache entries fall back to a short "
+                          "freshness until they are", &t->server->name);
+        }
 
         t->handler(NGX_HTTP_WAPRESS_REDIS_TRACK_DOWN, NULL, t->data);
     }

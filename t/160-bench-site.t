@@ -17,7 +17,7 @@ repeat_each(1);
 plan tests => repeat_each() * (blocks() * 5 + 10);
 
 our $Port = $ENV{TEST_NGINX_REDIS_BENCH_PORT}
-    ||= ($ENV{TEST_NGINX_REDIS_PORT} || 6399) - 19;           # 6380
+    ||= ($ENV{TEST_NGINX_REDIS_PORT} || 6399) - 21;           # 6378
 our $Root = $ENV{TEST_NGINX_ROOT};
 our $Dir = tempdir('t160-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 our $N = 50;

@@ -32,7 +32,7 @@ repeat_each(1);
 master_on();
 workers(1);
 
-plan tests => repeat_each() * (blocks() * 2 + 37);
+plan tests => repeat_each() * (blocks() * 2 + 40);
 
 our $Base = $ENV{TEST_NGINX_REDIS_PORT} || 6399;
 our @Nodes = map { $Base - 50 + $_ } 0 .. 5;
@@ -531,7 +531,33 @@ qr/\[error\] .*no node answered CLUSTER SLOTS \(1 asked, last 127\.0\.0\.1:\d+: 
 
 
 
-=== TEST 11: db= is an error at load time
+=== TEST 11: read=replica: a read that fails on a replica goes to the primary
+--- http_config
+    wapress_redis cluster $TEST_NGINX_CLUSTER read=replica;
+    wapress_redis_timeout 500ms;
+--- config eval: $::Config
+--- init
+main::map_loaded();
+# the replica that serves the article's slot refuses GET (an ACL)
+my $slot = main::keyslot("article:$main::Slug");
+my ($replica) = map { $_->[3][1] } grep { $slot >= $_->[0] && $slot <= $_->[1] }
+    @{ t::WapressTest::redis_at($main::Nodes[0], 'CLUSTER', 'SLOTS') };
+t::WapressTest::redis_at($replica, 'ACL', 'SETUSER', 'default', '-get', '-hget') eq 'OK' or die;
+my $ok = 0;
+for (1 .. 5) { $ok++ if main::page_ok() }
+t::WapressTest::redis_at($replica, 'ACL', 'SETUSER', 'default', '+@all') eq 'OK' or die;
+Test::More::is($ok, 5, 'a replica refuses: 5 pages, all expected.html');
+--- request
+GET /news/niger-junta-revokes-eu-security-agreements
+--- response_body eval: $::Expected
+--- error_log eval
+qr/a read failed on a replica \(error\), sent to the primary/
+--- no_error_log
+[error]
+
+
+
+=== TEST 12: db= is an error at load time
 --- http_config
     wapress_redis cluster 127.0.0.1:7000 db=2 password=s3cret;
 --- config
@@ -543,7 +569,7 @@ s3cret
 
 
 
-=== TEST 12: no seed is an error at load time
+=== TEST 13: no seed is an error at load time
 --- http_config
     wapress_redis cluster read=replica password=s3cret;
 --- config
@@ -555,7 +581,7 @@ s3cret
 
 
 
-=== TEST 13: a bad read= is an error at load time
+=== TEST 14: a bad read= is an error at load time
 --- http_config
     wapress_redis cluster 127.0.0.1:7000 read=replicas password=s3cret;
 --- config
@@ -567,7 +593,7 @@ s3cret
 
 
 
-=== TEST 14: a bare word is not taken for a seed's address, nor shown
+=== TEST 15: a bare word is not taken for a seed's address, nor shown
 --- http_config
     wapress_redis cluster 127.0.0.1:7000 s3cret;
 --- config
@@ -579,7 +605,7 @@ s3cret
 
 
 
-=== TEST 15: invalidate=on is not supported with a cluster
+=== TEST 16: invalidate=on is not supported with a cluster
 --- http_config
     wapress_redis cluster 127.0.0.1:7000;
 --- config

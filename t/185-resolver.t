@@ -16,7 +16,8 @@
 #     connection goes to the new address, without a reload;
 # (c) NXDOMAIN, (c') no answer: the page gets its default within the
 #     deadline, one error line naming the server; (c'') a name that stops
-#     resolving keeps the last address found;
+#     resolving keeps the last address found; a worker that exits while
+#     a name is resolved (reload) neither waits for it nor crashes;
 # (d) no resolver: the name is resolved when nginx starts (/etc/hosts),
 #     an unknown one is an error there.
 
@@ -31,7 +32,7 @@ repeat_each(1);
 master_on();
 workers(1);
 
-plan tests => repeat_each() * (blocks() * 3 + 19);
+plan tests => repeat_each() * (blocks() * 3 + 24);
 
 our $Base = $ENV{TEST_NGINX_REDIS_PORT} || 6399;
 our ($DnsPort, $RPort) = ($Base - 70, $Base - 71);
@@ -175,6 +176,18 @@ sub log_since {
     local $/;
     my $all = <$fh> // '';
     return substr($all, $from);
+}
+
+# the worker processes of nginx's master $_[0]
+sub workers_of {
+    my $master = shift;
+    my @pids;
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        open my $fh, '<', $stat or next;
+        my $line = <$fh> // next;
+        push @pids, $1 if $line =~ /^(\d+) \(.*\) \S+ (\d+) / && $2 == $master;
+    }
+    return @pids;
 }
 
 # the page's mark, and how long it took
@@ -353,7 +366,38 @@ qr/\[warn\] .*wapress: redis redis\.test:\d+: resolve failed: Host not found, us
 
 
 
-=== TEST 6: no resolver: the name is resolved when nginx starts
+=== TEST 6: a worker that exits while a name is resolved does not wait
+--- http_config
+    resolver 127.0.0.1:$TEST_NGINX_DNS_PORT valid=1s;
+    wapress_redis silent.test:$TEST_NGINX_R185_PORT;
+    wapress_redis_timeout 300ms;
+    wapress_redis_connect_timeout 20s;
+--- config eval: $::Config
+--- init
+# the page starts a resolution that would last 20s, and gets its default
+my ($m, $took) = main::mark();
+Test::More::is($m, 'DEFAULT', 'pending: the default');
+Test::More::cmp_ok($took, '<', 0.4, 'pending: within the deadline');
+open my $fh, '<', $Test::Nginx::Util::PidFile or die "pid file: $!";
+chomp(my $master = <$fh>);
+my @old = main::workers_of($master);
+kill 'HUP', $master;
+my $t0 = Time::HiRes::time();
+main::poll(sub { !grep { kill 0, $_ } @old }, 5, 'the old worker exits');
+Test::More::cmp_ok(Time::HiRes::time() - $t0, '<', 3,
+                   'the old worker exits without waiting for the DNS');
+--- request
+GET /mark
+--- response_body
+[DEFAULT]
+--- no_error_log
+[alert]
+[crit]
+[emerg]
+
+
+
+=== TEST 7: no resolver: the name is resolved when nginx starts
 --- http_config
     wapress_redis localhost:$TEST_NGINX_R185_PORT;
     wapress_redis_timeout 300ms;
@@ -369,7 +413,7 @@ GET /mark
 
 
 
-=== TEST 7: no resolver: a name not found is an error at load time
+=== TEST 8: no resolver: a name not found is an error at load time
 --- http_config
     wapress_redis nx.invalid:$TEST_NGINX_R185_PORT db=2 password=s3cret;
 --- config

@@ -114,7 +114,18 @@ ngx_http_wapress_redis_resolve_init(ngx_conf_t *cf, ngx_array_t *servers)
 
         r = srv->clcf ? srv->clcf->resolver : NULL;
 
-        if (r != NULL && r->connections.nelts > 0) {
+        /*
+         * "localhost" is the system's (/etc/hosts), not a DNS server's:
+         * a resolver added for proxy_pass must not move it
+         */
+
+        if (r != NULL && r->connections.nelts > 0
+            && !(srv->hostname.len == sizeof("localhost") - 1
+                 && ngx_strncasecmp(srv->hostname.data,
+                                    (u_char *) "localhost",
+                                    srv->hostname.len)
+                    == 0))
+        {
             srv->resolver = r;
             continue;
         }

@@ -32,7 +32,7 @@ repeat_each(1);
 master_on();
 workers(1);
 
-plan tests => repeat_each() * (blocks() * 3 + 24);
+plan tests => repeat_each() * (blocks() * 3 + 26);
 
 our $Base = $ENV{TEST_NGINX_REDIS_PORT} || 6399;
 our ($DnsPort, $RPort) = ($Base - 70, $Base - 71);
@@ -413,7 +413,24 @@ GET /mark
 
 
 
-=== TEST 8: no resolver: a name not found is an error at load time
+=== TEST 8: "localhost" is never asked of the resolver (the DNS says NXDOMAIN)
+--- http_config
+    resolver 127.0.0.1:$TEST_NGINX_DNS_PORT valid=1s;
+    wapress_redis localhost:$TEST_NGINX_R185_PORT;
+    wapress_redis_timeout 300ms;
+--- config eval: $::Config
+--- request
+GET /mark
+--- response_body
+[first]
+--- no_error_log
+[error]
+[warn]
+[crit]
+
+
+
+=== TEST 9: no resolver: a name not found is an error at load time
 --- http_config
     wapress_redis nx.invalid:$TEST_NGINX_R185_PORT db=2 password=s3cret;
 --- config

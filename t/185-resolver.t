@@ -32,7 +32,7 @@ repeat_each(1);
 master_on();
 workers(1);
 
-plan tests => repeat_each() * (blocks() * 3 + 26);
+plan tests => repeat_each() * (blocks() * 3 + 28);
 
 our $Base = $ENV{TEST_NGINX_REDIS_PORT} || 6399;
 our ($DnsPort, $RPort) = ($Base - 70, $Base - 71);
@@ -397,7 +397,29 @@ GET /mark
 
 
 
-=== TEST 7: no resolver: the name is resolved when nginx starts
+=== TEST 7: a resolver and a wapress_redis in a server{} block
+--- http_config
+    wapress_redis_timeout 300ms;
+--- config
+    resolver 127.0.0.1:$TEST_NGINX_DNS_PORT valid=1s;
+
+    location = /mark {
+        wapress_redis redis.test:$TEST_NGINX_R185_PORT;
+        wapress_layout ../html/mark.html;
+        wapress_fragment m t185:mark default=DEFAULT;
+    }
+--- request
+GET /mark
+--- response_body
+[first]
+--- no_error_log
+[error]
+[warn]
+[crit]
+
+
+
+=== TEST 8: no resolver: the name is resolved when nginx starts
 --- http_config
     wapress_redis localhost:$TEST_NGINX_R185_PORT;
     wapress_redis_timeout 300ms;
@@ -413,7 +435,7 @@ GET /mark
 
 
 
-=== TEST 8: "localhost" is never asked of the resolver (the DNS says NXDOMAIN)
+=== TEST 9: "localhost" is never asked of the resolver (the DNS says NXDOMAIN)
 --- http_config
     resolver 127.0.0.1:$TEST_NGINX_DNS_PORT valid=1s;
     wapress_redis localhost:$TEST_NGINX_R185_PORT;
@@ -430,7 +452,7 @@ GET /mark
 
 
 
-=== TEST 9: no resolver: a name not found is an error at load time
+=== TEST 10: no resolver: a name not found is an error at load time
 --- http_config
     wapress_redis nx.invalid:$TEST_NGINX_R185_PORT db=2 password=s3cret;
 --- config

@@ -104,6 +104,11 @@ struct ngx_http_wapress_redis_conn_s {
     ngx_resolver_ctx_t               *resolve;
     ngx_msec_t                        connect_timeout;
 
+    /* called once, when the resolution under way has ended */
+    void                            (*resolved)(
+                                        ngx_http_wapress_redis_conn_t *conn);
+    void                             *data;
+
     unsigned                          exiting:1;
     unsigned                          lost:1;    /* a ready one dropped */
     unsigned                          flushing:1;
@@ -236,7 +241,8 @@ ngx_int_t ngx_http_wapress_redis_parse_address(ngx_conf_t *cf,
  * _start(): a new connection of a server with a resolver resolves the
  * name first; NGX_OK: connecting (conn->ac), NGX_AGAIN: resolving
  * (conn->resolve; commands wait in conn->waiting), NGX_ERROR: failed,
- * recorded as a failed connect.  _cancel(): the worker exits.
+ * recorded as a failed connect; conn->resolved, if set meanwhile, is
+ * called when it ends.  _cancel(): the worker exits.
  */
 ngx_int_t ngx_http_wapress_redis_resolve_parse(ngx_conf_t *cf,
     ngx_str_t *addr, ngx_http_wapress_redis_server_t *srv,

@@ -23,9 +23,14 @@
 #include <ngx_http.h>
 
 #include "ngx_http_wapress_redis_int.h"
+#include "ngx_http_wapress_redis_sentinel.h"
 
 
+static ngx_int_t ngx_http_wapress_redis_resolve_server(ngx_conf_t *cf,
+    ngx_http_wapress_redis_server_t *srv);
 static void ngx_http_wapress_redis_resolve_handler(ngx_resolver_ctx_t *ctx);
+static void ngx_http_wapress_redis_resolve_notify(
+    ngx_http_wapress_redis_conn_t *conn);
 static ngx_int_t ngx_http_wapress_redis_resolve_now(ngx_conf_t *cf,
     ngx_http_wapress_redis_server_t *srv);
 
@@ -97,45 +102,70 @@ ngx_http_wapress_redis_resolve_parse(ngx_conf_t *cf, ngx_str_t *addr,
 ngx_int_t
 ngx_http_wapress_redis_resolve_init(ngx_conf_t *cf, ngx_array_t *servers)
 {
-    ngx_uint_t                         i;
-    ngx_resolver_t                    *r;
-    ngx_http_wapress_redis_server_t  **sp, *srv;
+    ngx_uint_t                          i, j;
+    ngx_http_wapress_redis_server_t   **sp;
+    ngx_http_wapress_redis_sentinel_t  *sn;
 
     sp = servers->elts;
 
     for (i = 0; i < servers->nelts; i++) {
-        srv = sp[i];
 
-        if (srv->hostname.len == 0 || srv->sentinel != NULL) {
+        if (sp[i]->sentinel == NULL) {
+            if (ngx_http_wapress_redis_resolve_server(cf, sp[i]) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
             continue;
         }
 
-        /* merged: http{} has a resolver without name servers at least */
+        /* "wapress_redis sentinel": the Sentinels' own addresses */
 
-        r = srv->clcf ? srv->clcf->resolver : NULL;
+        sn = sp[i]->sentinel;
 
-        /*
-         * "localhost" is the system's (/etc/hosts), not a DNS server's:
-         * a resolver added for proxy_pass must not move it
-         */
-
-        if (r != NULL && r->connections.nelts > 0
-            && !(srv->hostname.len == sizeof("localhost") - 1
-                 && ngx_strncasecmp(srv->hostname.data,
-                                    (u_char *) "localhost",
-                                    srv->hostname.len)
-                    == 0))
-        {
-            srv->resolver = r;
-            continue;
-        }
-
-        if (ngx_http_wapress_redis_resolve_now(cf, srv) != NGX_OK) {
-            return NGX_ERROR;
+        for (j = 0; j < sn->npeers; j++) {
+            if (ngx_http_wapress_redis_resolve_server(cf,
+                                                      sn->peers[j].server)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
         }
     }
 
     return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_wapress_redis_resolve_server(ngx_conf_t *cf,
+    ngx_http_wapress_redis_server_t *srv)
+{
+    ngx_resolver_t  *r;
+
+    if (srv->hostname.len == 0) {
+        return NGX_OK;
+    }
+
+    /* merged: http{} has a resolver without name servers at least */
+
+    r = srv->clcf ? srv->clcf->resolver : NULL;
+
+    /*
+     * "localhost" is the system's (/etc/hosts), not a DNS server's: a
+     * resolver added for proxy_pass must not move it
+     */
+
+    if (r != NULL && r->connections.nelts > 0
+        && !(srv->hostname.len == sizeof("localhost") - 1
+             && ngx_strncasecmp(srv->hostname.data, (u_char *) "localhost",
+                                srv->hostname.len)
+                == 0))
+    {
+        srv->resolver = r;
+        return NGX_OK;
+    }
+
+    return ngx_http_wapress_redis_resolve_now(cf, srv);
 }
 
 
@@ -321,6 +351,8 @@ ngx_http_wapress_redis_resolve_handler(ngx_resolver_ctx_t *ctx)
 
     ngx_http_wapress_redis_cmd_flush(conn);
 
+    ngx_http_wapress_redis_resolve_notify(conn);
+
     return;
 
 failed:
@@ -331,12 +363,32 @@ failed:
 
     ngx_http_wapress_redis_cmd_fail_waiting(conn, NGX_HTTP_WAPRESS_REDIS_LOST,
                                             conn->why);
+
+    ngx_http_wapress_redis_resolve_notify(conn);
+}
+
+
+/* the one who waits for the end of the resolution (a Sentinel round) */
+
+static void
+ngx_http_wapress_redis_resolve_notify(ngx_http_wapress_redis_conn_t *conn)
+{
+    void  (*resolved)(ngx_http_wapress_redis_conn_t *conn);
+
+    resolved = conn->resolved;
+
+    if (resolved != NULL && conn->resolve == NULL) {
+        conn->resolved = NULL;
+        resolved(conn);
+    }
 }
 
 
 void
 ngx_http_wapress_redis_resolve_cancel(ngx_http_wapress_redis_conn_t *conn)
 {
+    conn->resolved = NULL;
+
     if (conn->resolve == NULL) {
         return;
     }

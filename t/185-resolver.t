@@ -10,6 +10,8 @@
 #                         NXDOMAIN for every other name
 #   REDIS_PORT-71         two Redis servers on the same port, one on
 #                         127.0.0.1 ("first"), one on 127.0.0.2 ("second")
+#   REDIS_PORT-72         a fake Sentinel (a child of this test) that names
+#                         the first as the primary "news"
 #
 # (a) the page through the resolved name is right;
 # (b) the name moved to 127.0.0.2 and the connection killed: the next
@@ -19,7 +21,8 @@
 #     resolving keeps the last address found; a worker that exits while
 #     a name is resolved (reload) neither waits for it nor crashes;
 # (d) no resolver: the name is resolved when nginx starts (/etc/hosts),
-#     an unknown one is an error there.
+#     an unknown one is an error there;
+# (e) wapress_redis sentinel with a Sentinel named by a host name.
 
 use t::WapressTest;
 use IO::Socket::INET;
@@ -32,12 +35,13 @@ repeat_each(1);
 master_on();
 workers(1);
 
-plan tests => repeat_each() * (blocks() * 3 + 28);
+plan tests => repeat_each() * (blocks() * 3 + 30);
 
 our $Base = $ENV{TEST_NGINX_REDIS_PORT} || 6399;
-our ($DnsPort, $RPort) = ($Base - 70, $Base - 71);
+our ($DnsPort, $RPort, $SentinelPort) = ($Base - 70, $Base - 71, $Base - 72);
 $ENV{TEST_NGINX_DNS_PORT} = $DnsPort;
 $ENV{TEST_NGINX_R185_PORT} = $RPort;
+$ENV{TEST_NGINX_R185_SENTINEL} = $SentinelPort;
 our $Dir = "$ENV{TEST_NGINX_REDIS_DIR}/private-$RPort";
 our $Zone = "$Dir/zone.txt";
 our $DnsPid;
@@ -45,7 +49,7 @@ our $DnsPid;
 sub zone {
     my %names = @_;
     open my $fh, '>', "$Zone.tmp" or die "$Zone: $!";
-    print $fh "$_ $names{$_}\n" for sort keys %names;
+    print $fh "$_ $names{$_}\n" for grep { defined $names{$_} } sort keys %names;
     close $fh;
     rename "$Zone.tmp", $Zone or die "$Zone: $!";
 }
@@ -142,7 +146,81 @@ sub second {
     return $line;
 }
 
+# one whole RESP command taken from the front of ${$_[0]}, or undef
+sub resp_take {
+    my $b = shift;
+    $$b =~ /\A\*(\d+)\r\n/ or return undef;
+    my ($n, $pos, @arg) = ($1, length $&);
+    for (1 .. $n) {
+        substr($$b, $pos) =~ /\A\$(\d+)\r\n/ or return undef;
+        my $len = $1;
+        $pos += length $&;
+        return undef if length($$b) < $pos + $len + 2;
+        push @arg, substr($$b, $pos, $len);
+        $pos += $len + 2;
+    }
+    substr($$b, 0, $pos) = '';
+    return \@arg;
+}
+
+# a fake Sentinel: PING, SUBSCRIBE, and the primary is 127.0.0.1:$RPort
+our $SentinelPid;
+sub start_sentinel {
+    my $srv = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                    LocalPort => $SentinelPort, Listen => 16,
+                                    ReuseAddr => 1)
+        or die "cannot listen on $SentinelPort: $!\n";
+    my $pid = fork;
+    die "fork: $!\n" unless defined $pid;
+    if ($pid == 0) {
+        require IO::Select;
+        my $sel = IO::Select->new($srv);
+        my %buf;
+        for ( ;; ) {
+            for my $c ($sel->can_read(1)) {
+                if ($c == $srv) {
+                    my $n = $srv->accept;
+                    $sel->add($n) if $n;
+                    next;
+                }
+                # commands may come several in one read (PING, then the
+                # question, written together once connected)
+                my $data;
+                if (!sysread($c, $data, 65536)) {
+                    $sel->remove($c);
+                    delete $buf{$c};
+                    close $c;
+                    next;
+                }
+                $buf{$c} .= $data;
+                while (my $arg = resp_take(\$buf{$c})) {
+                    my $cmd = uc($arg->[0] // '');
+                    my $out = $cmd eq 'PING' ? "+PONG\r\n"
+                        : $cmd eq 'SUBSCRIBE' ? "*3\r\n\$9\r\nsubscribe\r\n"
+                          . "\$14\r\n+switch-master\r\n:1\r\n"
+                        : ($arg->[1] // '') eq 'get-master-addr-by-name'
+                          ? "*2\r\n\$9\r\n127.0.0.1\r\n\$" . length($RPort)
+                            . "\r\n$RPort\r\n"
+                        : "*0\r\n";
+                    syswrite($c, $out);
+                }
+            }
+        }
+        POSIX::_exit(0);
+    }
+    close $srv;
+    $SentinelPid = $pid;
+}
+
+sub stop_sentinel {
+    return unless $SentinelPid;
+    kill 'KILL', $SentinelPid;
+    waitpid($SentinelPid, 0);
+    undef $SentinelPid;
+}
+
 sub stop_all {
+    stop_sentinel();
     stop_dns();
     stop_second();
     t::WapressTest::stop_redis($RPort);
@@ -154,8 +232,11 @@ start_redis($RPort);
 start_second();
 redis_at($RPort, 'SET', 't185:mark', 'first') eq 'OK' or die "SET first";
 second('SET', 't185:mark', 'second') =~ /^\+OK/ or die "SET second";
-zone('redis.test' => '127.0.0.1', 'silent.test' => '-');
+our %Zone0 = ('redis.test' => '127.0.0.1', 'silent.test' => '-',
+              'sentinel.test' => '127.0.0.1');
+zone(%Zone0);
 start_dns();
+start_sentinel();
 add_cleanup_handler(\&stop_all);
 
 sub poll (&$$) {
@@ -243,9 +324,9 @@ GET /mark
     wapress_redis_timeout 300ms;
 --- config eval: $::Config
 --- init
-main::zone('redis.test' => '127.0.0.1', 'silent.test' => '-');
+main::zone(%main::Zone0);
 main::poll(sub { (main::mark())[0] eq 'first' }, 5, 'first');
-main::zone('redis.test' => '127.0.0.2', 'silent.test' => '-');
+main::zone(%main::Zone0, 'redis.test' => '127.0.0.2');
 # the resolver's cache (valid=1s, counted in whole seconds) expires; the
 # connection is killed
 Time::HiRes::sleep(2.1);
@@ -343,9 +424,9 @@ qr/\[error\] .*wapress: redis silent\.test:\d+: resolve failed: Operation timed 
     wapress_redis_timeout 300ms;
 --- config eval: $::Config
 --- init
-main::zone('redis.test' => '127.0.0.1', 'silent.test' => '-');
+main::zone(%main::Zone0);
 main::poll(sub { (main::mark())[0] eq 'first' }, 5, 'first');
-main::zone('silent.test' => '-');
+main::zone(%main::Zone0, 'redis.test' => undef);
 Time::HiRes::sleep(2.1);
 t::WapressTest::redis_at($main::RPort, 'CLIENT', 'KILL', 'TYPE', 'normal');
 my $m;
@@ -353,7 +434,7 @@ main::poll(sub { $m = (main::mark())[0];
                  main::log_since() =~ /using the last address/ }, 5,
            'the last address');
 Test::More::is($m, 'first', 'the last address: the page is right');
-main::zone('redis.test' => '127.0.0.1', 'silent.test' => '-');
+main::zone(%main::Zone0);
 --- request
 GET /mark
 --- response_body
@@ -461,3 +542,35 @@ GET /mark
 qr/\[emerg\] .*host not found in redis address "nx\.invalid:\d+" in .*nginx\.conf:\d+/
 --- no_error_log
 s3cret
+
+
+
+=== TEST 11: a Sentinel named by a host name, through the resolver
+--- http_config
+    resolver 127.0.0.1:$TEST_NGINX_DNS_PORT valid=1s;
+    wapress_redis sentinel sentinel.test:$TEST_NGINX_R185_SENTINEL master=news;
+    wapress_redis_timeout 300ms;
+--- config eval: $::Config
+--- init
+main::poll(sub { main::log_since() =~ /primary is 127\.0\.0\.1:$main::RPort / },
+           5, 'primary found');
+--- request
+GET /mark
+--- response_body
+[first]
+--- error_log eval
+qr/\[notice\] .*wapress: redis sentinel master=news: primary is 127\.0\.0\.1:\d+ \(the Sentinels say\)/
+--- no_error_log
+[error]
+[warn]
+[crit]
+
+
+
+=== TEST 12: no resolver: a Sentinel's name not found is an error at load time
+--- http_config
+    wapress_redis sentinel sentinel.test:$TEST_NGINX_R185_SENTINEL master=news;
+--- config
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*host not found in redis address "sentinel\.test:\d+" in .*nginx\.conf:\d+/

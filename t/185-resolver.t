@@ -35,7 +35,7 @@ repeat_each(1);
 master_on();
 workers(1);
 
-plan tests => repeat_each() * (blocks() * 3 + 30);
+plan tests => repeat_each() * (blocks() * 3 + 31);
 
 our $Base = $ENV{TEST_NGINX_REDIS_PORT} || 6399;
 our ($DnsPort, $RPort, $SentinelPort) = ($Base - 70, $Base - 71, $Base - 72);
@@ -284,6 +284,11 @@ our $Config = <<'_EOC_';
         wapress_layout ../html/mark.html;
         wapress_fragment m t185:mark default=DEFAULT;
     }
+
+    location = /k {
+        wapress_layout ../html/mark.html;
+        wapress_fragment m t185:$arg_n default=DEFAULT;
+    }
 _EOC_
 
 add_block_preprocessor(sub {
@@ -306,6 +311,20 @@ __DATA__
     wapress_redis redis.test:$TEST_NGINX_R185_PORT;
     wapress_redis_timeout 300ms;
 --- config eval: $::Config
+--- init
+# 20 pages at once, the first ones of the worker, each its own key:
+# their lookups wait together for the name, then go
+t::WapressTest::redis_at($main::RPort, 'SET', "t185:k$_", "v$_") for 1 .. 20;
+my @s = map {
+    IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                          PeerPort => $Test::Nginx::Util::ServerPort,
+                          Timeout => 3) or die "connect: $!";
+} 1 .. 20;
+my $i = 0;
+print $_ "GET /k?n=k" . ++$i . " HTTP/1.0\r\nHost: localhost\r\n\r\n" for @s;
+$i = 0;
+my $ok = grep { local $/; $i++; (<$_> // '') =~ /\[v$i\]/ } @s;
+Test::More::is($ok, 20, '20 pages at once through the name: all right');
 --- request
 GET /mark
 --- response_body

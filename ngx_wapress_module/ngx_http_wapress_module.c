@@ -407,6 +407,16 @@ ngx_http_wapress_init_process(ngx_cycle_t *cycle)
 static ngx_int_t
 ngx_http_wapress_postconfiguration(ngx_conf_t *cf)
 {
+    ngx_http_wapress_main_conf_t  *wmcf;
+
+    /* host names of wapress_redis: a resolver, or resolved now */
+
+    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_wapress_module);
+
+    if (ngx_http_wapress_redis_resolve_init(cf, &wmcf->servers) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (ngx_http_wapress_stats_init(cf) != NGX_OK) {
         return NGX_ERROR;
     }

@@ -11,7 +11,8 @@
  * socket's events and the link's timer (connect deadline, the watchdog)
  * are in _redis_event.c, the commands in _redis_cmd.c, the directive in
  * _redis_conf.c.  Nothing here blocks the worker: host names are
- * resolved at configuration time.
+ * resolved at configuration time, or through nginx's resolver
+ * (_redis_resolve.c).
  */
 
 
@@ -36,16 +37,12 @@
      && ngx_current_msec - (link)->ready_at >= NGX_HTTP_WAPRESS_REDIS_HEALTHY)
 
 
-static ngx_int_t ngx_http_wapress_redis_connect(
-    ngx_http_wapress_redis_conn_t *conn, ngx_msec_t connect_timeout);
 static void ngx_http_wapress_redis_setup(ngx_http_wapress_redis_link_t *link);
 static void ngx_http_wapress_redis_setup_reply(redisAsyncContext *ac,
     void *r, void *privdata);
 static void ngx_http_wapress_redis_connected(const redisAsyncContext *ac,
     int status);
 static void ngx_http_wapress_redis_ready(ngx_http_wapress_redis_link_t *link);
-static void ngx_http_wapress_redis_fail(ngx_http_wapress_redis_conn_t *conn,
-    u_char *text, ngx_uint_t level);
 static void ngx_http_wapress_redis_reason(ngx_http_wapress_redis_link_t *link,
     const redisAsyncContext *ac, u_char *buf);
 
@@ -93,6 +90,7 @@ ngx_http_wapress_redis_conn_get(ngx_http_wapress_redis_conn_t *conn,
     ngx_msec_t connect_timeout, ngx_log_t *log, const char **err)
 {
     u_char                           *p;
+    ngx_int_t                         rc;
     ngx_msec_int_t                    left;
     ngx_http_wapress_redis_server_t  *srv;
 
@@ -125,6 +123,10 @@ ngx_http_wapress_redis_conn_get(ngx_http_wapress_redis_conn_t *conn,
         return NULL;
     }
 
+    if (conn->resolve) {
+        goto resolving;
+    }
+
     if (srv->sentinel
         && ngx_http_wapress_redis_sentinel_addr(conn, NULL, NULL) != NGX_OK)
     {
@@ -150,8 +152,18 @@ ngx_http_wapress_redis_conn_get(ngx_http_wapress_redis_conn_t *conn,
 
     ngx_http_wapress_redis_stats(conn, NGX_HTTP_WAPRESS_STATS_CONNECT, 0);
 
-    if (ngx_http_wapress_redis_connect(conn, connect_timeout) == NGX_OK) {
+    /* a host name and a resolver: the address is asked first */
+
+    rc = srv->resolver
+         ? ngx_http_wapress_redis_resolve_start(conn, connect_timeout)
+         : ngx_http_wapress_redis_connect(conn, connect_timeout);
+
+    if (rc == NGX_OK) {
         return conn->ac;
+    }
+
+    if (rc == NGX_AGAIN) {
+        goto resolving;
     }
 
     left = (ngx_msec_int_t) (conn->next_attempt - ngx_current_msec);
@@ -166,10 +178,23 @@ failed:
     *err = (const char *) conn->err;
 
     return NULL;
+
+resolving:
+
+    /* connecting: _send() queues the commands meanwhile */
+
+    p = ngx_snprintf(conn->err, NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN - 1,
+                     "redis %V: resolving \"%V\"", &srv->name,
+                     &srv->hostname);
+    *p = '\0';
+
+    *err = (const char *) conn->err;
+
+    return NULL;
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_wapress_redis_connect(ngx_http_wapress_redis_conn_t *conn,
     ngx_msec_t connect_timeout)
 {
@@ -535,7 +560,7 @@ ngx_http_wapress_redis_ready(ngx_http_wapress_redis_link_t *link)
  * stays down logs one error.
  */
 
-static void
+void
 ngx_http_wapress_redis_fail(ngx_http_wapress_redis_conn_t *conn, u_char *text,
     ngx_uint_t level)
 {
@@ -890,6 +915,8 @@ ngx_http_wapress_redis_conn_free(ngx_http_wapress_redis_conn_t *conn)
     }
 
     conn->exiting = 1;
+
+    ngx_http_wapress_redis_resolve_cancel(conn);
 
     while (!ngx_queue_empty(&conn->links)) {
         q = ngx_queue_head(&conn->links);

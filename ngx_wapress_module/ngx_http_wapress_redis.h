@@ -30,6 +30,18 @@ struct ngx_http_wapress_redis_server_s {
     ngx_str_t                        name;       /* as configured, for logs */
     ngx_str_t                        host;       /* IP literal, NUL-terminated;
                                                     empty for unix sockets */
+    /*
+     * A host name as configured (NUL-terminated), or empty (an IP
+     * literal, a unix socket).  With a resolver (of the block of the
+     * first wapress_redis naming it), each new connection resolves it
+     * again (_redis_resolve.c) and "host" is the last address found.
+     */
+    ngx_str_t                        hostname;
+    ngx_resolver_t                  *resolver;   /* NULL: none */
+    ngx_http_core_loc_conf_t        *clcf;       /* where it was named */
+    ngx_str_t                        conf_file;  /* for a later error */
+    ngx_uint_t                       conf_line;
+    unsigned                         resolve_failed:1;
     ngx_str_t                        unix_path;  /* NUL-terminated or empty */
     in_port_t                        port;
     ngx_int_t                        db;         /* 0: no SELECT */
@@ -175,7 +187,8 @@ ngx_int_t ngx_http_wapress_redis_track(ngx_http_wapress_redis_server_t *srv,
 /*
  * Parses "ADDRESS [db=N] [password=P] [user=U]" (args[0..nargs-1], the
  * directive name excluded); ADDRESS is host[:port] (default port 6379) or
- * unix:/path.  Host names are resolved here, at configuration time.
+ * unix:/path.  Host names are resolved at configuration time, or, with
+ * a "resolver", by each new connection (_redis_resolve.c).
  * Identical servers are shared: the result is found in or added to
  * "servers" (an array of ngx_http_wapress_redis_server_t *).
  */
@@ -208,6 +221,14 @@ ngx_int_t ngx_http_wapress_redis_sentinel_init_process(ngx_array_t *servers);
  * its seed nodes for the slot map
  */
 ngx_int_t ngx_http_wapress_redis_init_process(ngx_array_t *servers);
+
+/*
+ * postconfiguration: each server named by a host name gets its resolver
+ * (the core module's "resolver" of the block where it was named), or
+ * else its name is resolved now, as without the resolver
+ */
+ngx_int_t ngx_http_wapress_redis_resolve_init(ngx_conf_t *cf,
+    ngx_array_t *servers);
 
 /* exit_process: frees every connection of this worker */
 void ngx_http_wapress_redis_cleanup(ngx_array_t *servers);

@@ -91,9 +91,14 @@ ngx_http_wapress_redis_send(ngx_http_wapress_redis_server_t *srv,
 
     if (ac == NULL) {
         ac = ngx_http_wapress_redis_get(srv, connect_timeout, log, err);
-        if (ac == NULL) {
+
+        if (ac == NULL
+            && (srv->conn == NULL || srv->conn->resolve == NULL))
+        {
             return NULL;
         }
+
+        /* ac == NULL: the host name is resolved, the command waits */
 
         conn = srv->conn;
     }
@@ -141,7 +146,8 @@ ngx_http_wapress_redis_send(ngx_http_wapress_redis_server_t *srv,
 
     cmd->len = p - cmd->resp;
 
-    if (conn->nflight < NGX_HTTP_WAPRESS_REDIS_MAX_FLIGHT
+    if (ac != NULL
+        && conn->nflight < NGX_HTTP_WAPRESS_REDIS_MAX_FLIGHT
         && ngx_queue_empty(&conn->waiting))
     {
         if (ngx_http_wapress_redis_cmd_write(conn, ac, cmd) != NGX_OK) {

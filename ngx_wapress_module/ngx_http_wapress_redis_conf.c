@@ -5,7 +5,8 @@
  * parsed when the configuration loads, the check of
  * wapress_redis_connect_timeout, and what the locations that use a
  * server ask of its connection (the largest timeout and value size).
- * Host names are resolved here, because redisAsyncConnect() would call
+ * Host names are resolved here (or, with a "resolver", at run time by
+ * _redis_resolve.c), because redisAsyncConnect() would call
  * getaddrinfo() on a name, which blocks; identical servers are shared,
  * so that a worker keeps one connection per server.  No error message
  * repeats what follows a "=" in a parameter: it may be a password.
@@ -91,7 +92,7 @@ ngx_http_wapress_redis_parse(ngx_conf_t *cf, ngx_str_t *args,
     ngx_http_wapress_redis_server_t **srv)
 {
     u_char                           *p;
-    ngx_int_t                         db;
+    ngx_int_t                         db, rc;
     ngx_str_t                         user, password, value, name;
     ngx_uint_t                        i;
     ngx_http_wapress_redis_server_t   tmp, *s, **sp;
@@ -188,9 +189,18 @@ ngx_http_wapress_redis_parse(ngx_conf_t *cf, ngx_str_t *args,
 
     ngx_memzero(&tmp, sizeof(ngx_http_wapress_redis_server_t));
 
-    if (ngx_http_wapress_redis_parse_address(cf, &args[0], &tmp,
-                                             NGX_HTTP_WAPRESS_REDIS_PORT)
-        != NGX_OK)
+    /* a host name: resolved once the "resolver" is known */
+
+    rc = ngx_http_wapress_redis_resolve_parse(cf, &args[0], &tmp,
+                                              NGX_HTTP_WAPRESS_REDIS_PORT);
+    if (rc == NGX_ERROR) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (rc == NGX_DECLINED
+        && ngx_http_wapress_redis_parse_address(cf, &args[0], &tmp,
+                                                NGX_HTTP_WAPRESS_REDIS_PORT)
+           != NGX_OK)
     {
         return NGX_CONF_ERROR;
     }
@@ -209,12 +219,16 @@ ngx_http_wapress_redis_parse(ngx_conf_t *cf, ngx_str_t *args,
         if (s->port == tmp.port
             && s->db == tmp.db
             && s->host.len == tmp.host.len
+            && s->hostname.len == tmp.hostname.len
             && s->unix_path.len == tmp.unix_path.len
             && s->user.len == tmp.user.len
             && s->sentinel == NULL
             && s->cluster == NULL
             && s->password.len == tmp.password.len
             && ngx_memcmp(s->host.data, tmp.host.data, tmp.host.len) == 0
+            && ngx_memcmp(s->hostname.data, tmp.hostname.data,
+                          tmp.hostname.len)
+               == 0
             && ngx_memcmp(s->unix_path.data, tmp.unix_path.data,
                           tmp.unix_path.len)
                == 0

@@ -13,7 +13,8 @@
  * subscription), _redis_sentinel.c (where a Sentinel-managed primary
  * and its replicas are), _redis_cluster.c (a Redis Cluster's nodes and
  * slot map), _redis_cluster_route.c (which node a command goes to, MOVED
- * and ASK), _redis_slot.c (a key's hash slot).
+ * and ASK), _redis_slot.c (a key's hash slot), _redis_resolve.c (host
+ * names re-resolved through nginx's resolver).
  */
 
 
@@ -104,6 +105,15 @@ struct ngx_http_wapress_redis_conn_s {
     ngx_uint_t                        nflight;
     ngx_uint_t                        nwaiting;
 
+    /* a resolution of the server's host name under way (or NULL) */
+    ngx_resolver_ctx_t               *resolve;
+    ngx_msec_t                        connect_timeout;
+
+    /* called once, when the resolution under way has ended */
+    void                            (*resolved)(
+                                        ngx_http_wapress_redis_conn_t *conn);
+    void                             *data;
+
     unsigned                          exiting:1;
     unsigned                          lost:1;    /* a ready one dropped */
     unsigned                          flushing:1;
@@ -139,6 +149,18 @@ redisAsyncContext *ngx_http_wapress_redis_get(
  */
 void ngx_http_wapress_redis_drop(ngx_http_wapress_redis_link_t *link,
     ngx_uint_t level, u_char *text);
+
+/*
+ * Starts a connect of "conn" to the server's address (srv->host, the
+ * Sentinels' node, or the unix socket): NGX_OK with conn->ac set, or
+ * NGX_ERROR, the failure recorded (the backoff) and logged.
+ */
+ngx_int_t ngx_http_wapress_redis_connect(ngx_http_wapress_redis_conn_t *conn,
+    ngx_msec_t connect_timeout);
+
+/* records a failed attempt: the backoff, one log line */
+void ngx_http_wapress_redis_fail(ngx_http_wapress_redis_conn_t *conn,
+    u_char *text, ngx_uint_t level);
 
 /* one of our frames leaves: frees a link that died meanwhile */
 void ngx_http_wapress_redis_release(ngx_http_wapress_redis_link_t *link);
@@ -250,6 +272,25 @@ void ngx_http_wapress_redis_conn_free(ngx_http_wapress_redis_conn_t *conn);
 ngx_int_t ngx_http_wapress_redis_parse_address(ngx_conf_t *cf,
     ngx_str_t *addr, ngx_http_wapress_redis_server_t *srv,
     in_port_t default_port);
+
+
+/*
+ * _redis_resolve.c.  _parse(): a "HOST[:PORT]" whose HOST is a name is
+ * kept as a name (srv->hostname; resolved later, by
+ * ngx_http_wapress_redis_resolve_init()); NGX_DECLINED: not a name.
+ * _start(): a new connection of a server with a resolver resolves the
+ * name first; NGX_OK: connecting (conn->ac), NGX_AGAIN: resolving
+ * (conn->resolve; commands wait in conn->waiting), NGX_ERROR: failed,
+ * recorded as a failed connect; conn->resolved, if set meanwhile, is
+ * called when it ends.  _cancel(): the worker exits.
+ */
+ngx_int_t ngx_http_wapress_redis_resolve_parse(ngx_conf_t *cf,
+    ngx_str_t *addr, ngx_http_wapress_redis_server_t *srv,
+    in_port_t default_port);
+ngx_int_t ngx_http_wapress_redis_resolve_start(
+    ngx_http_wapress_redis_conn_t *conn, ngx_msec_t connect_timeout);
+void ngx_http_wapress_redis_resolve_cancel(
+    ngx_http_wapress_redis_conn_t *conn);
 
 
 /*

@@ -39,6 +39,8 @@ static void ngx_http_wapress_sentinel_next(
 static void ngx_http_wapress_sentinel_done(
     ngx_http_wapress_redis_sentinel_t *sn);
 static void ngx_http_wapress_sentinel_timer(ngx_event_t *ev);
+static void ngx_http_wapress_sentinel_resolved(
+    ngx_http_wapress_redis_conn_t *conn);
 static void ngx_http_wapress_sentinel_master_reply(redisAsyncContext *ac,
     void *r, void *privdata);
 static void ngx_http_wapress_sentinel_replicas_reply(redisAsyncContext *ac,
@@ -168,6 +170,24 @@ ngx_http_wapress_sentinel_ask_peer(ngx_http_wapress_redis_sentinel_t *sn)
     ac = ngx_http_wapress_redis_conn_get(peer->query,
                                          NGX_HTTP_WAPRESS_SENTINEL_CONNECT,
                                          sn->log, &err);
+    if (ac == NULL && peer->query->resolve != NULL) {
+
+        /*
+         * a Sentinel named by a host name, resolved through the
+         * "resolver": asked once it is, within the answer's deadline
+         */
+
+        peer->query->resolved = ngx_http_wapress_sentinel_resolved;
+        peer->query->data = peer;
+
+        if (sn->timer.timer_set) {
+            ngx_del_timer(&sn->timer);
+        }
+
+        ngx_add_timer(&sn->timer, NGX_HTTP_WAPRESS_SENTINEL_ANSWER);
+        return;
+    }
+
     if (ac == NULL) {
         ngx_http_wapress_sentinel_next(sn, err, ngx_strlen(err));
         return;
@@ -194,6 +214,25 @@ ngx_http_wapress_sentinel_ask_peer(ngx_http_wapress_redis_sentinel_t *sn)
     }
 
     ngx_add_timer(&sn->timer, NGX_HTTP_WAPRESS_SENTINEL_ANSWER);
+}
+
+
+/* the Sentinel's name is resolved: asked now, if it still is its turn */
+
+static void
+ngx_http_wapress_sentinel_resolved(ngx_http_wapress_redis_conn_t *conn)
+{
+    ngx_http_wapress_sentinel_peer_t   *peer;
+    ngx_http_wapress_redis_sentinel_t  *sn;
+
+    peer = conn->data;
+    sn = peer->sn;
+
+    if (sn->exiting || !sn->busy || &sn->peers[sn->asking] != peer) {
+        return;
+    }
+
+    ngx_http_wapress_sentinel_ask_peer(sn);
 }
 
 

@@ -22,7 +22,7 @@ ngx_http_wapress_redis_sentinel_parse(ngx_conf_t *cf, ngx_str_t *args,
 {
     u_char                             *p, *eq;
     size_t                              len;
-    ngx_int_t                           db;
+    ngx_int_t                           db, rc;
     ngx_str_t                           v, name, master, read, user, pass,
                                         spass;
     ngx_uint_t                          i, n, naddrs;
@@ -263,9 +263,19 @@ ngx_http_wapress_redis_sentinel_parse(ngx_conf_t *cf, ngx_str_t *args,
     ngx_cpystrn(sn->master.data, master.data, master.len + 1);
 
     for (i = 0; i < naddrs; i++) {
-        if (ngx_http_wapress_redis_parse_address(cf, &args[1 + i], &s[i],
-                                                 NGX_HTTP_WAPRESS_SENTINEL_PORT)
-            != NGX_OK)
+
+        /* a host name: resolved once the "resolver" is known */
+
+        rc = ngx_http_wapress_redis_resolve_parse(cf, &args[1 + i], &s[i],
+                                               NGX_HTTP_WAPRESS_SENTINEL_PORT);
+        if (rc == NGX_ERROR) {
+            return NGX_CONF_ERROR;
+        }
+
+        if (rc == NGX_DECLINED
+            && ngx_http_wapress_redis_parse_address(cf, &args[1 + i], &s[i],
+                                               NGX_HTTP_WAPRESS_SENTINEL_PORT)
+               != NGX_OK)
         {
             return NGX_CONF_ERROR;
         }

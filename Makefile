@@ -256,6 +256,11 @@ bench:
 	BENCH_NGINX=$(BUILD)/nginx-bench/sbin/nginx WORKLOAD=$(WORKLOAD) \
 	    bench/run.sh
 
+# Redis topologies (one Redis, Sentinel, Cluster): bench/topologies.sh
+.PHONY: bench-topologies
+bench-topologies:
+	$(MAKE) bench WORKLOAD=topologies
+
 .PHONY: bench-build
 bench-build:
 	$(MAKE) build NGINX_PREFIX=$(BUILD)/nginx-bench \

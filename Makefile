@@ -261,6 +261,11 @@ bench:
 bench-topologies:
 	$(MAKE) bench WORKLOAD=topologies
 
+# A Sentinel failover under load, with and without the stale zone
+.PHONY: bench-failover
+bench-failover: bench-build
+	BENCH_NGINX=$(BUILD)/nginx-bench/sbin/nginx bench/failover.sh
+
 .PHONY: bench-build
 bench-build:
 	$(MAKE) build NGINX_PREFIX=$(BUILD)/nginx-bench \

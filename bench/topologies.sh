@@ -24,7 +24,8 @@
 #        6421-6436) TOPO_BASE_PORT (8321: nginx on 8321-8324)
 #        TOPOLOGIES ("single sentinel cluster cluster-tags")
 #        BENCH_NGINX (build/nginx-bench/sbin/nginx)
-#        KEEP=1: leave the servers running (bench/failover.sh uses them)
+#        KEEP=1: leave the servers running; SETUP_ONLY=1: start and
+#        check them, leave them running, measure nothing (bench/failover.sh)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -224,14 +225,17 @@ if want cluster || want cluster-tags; then
                 redis-cli -p "$p" CLUSTER INFO | grep -q 'cluster_state:ok' \
                     && ok_n=$((ok_n + 1))
             done
-            [ "$ok_n" = 6 ] && break
+            [ "$ok_n" = 6 ] \
+                && [ "$(redis-cli -p "${cl_nodes%% *}" CLUSTER NODES | grep -c slave)" = 3 ] \
+                && break
             sleep 0.1
         done
         first=${cl_nodes%% *}
         load_keys "$first" -c
         load_keys "$first" -c tagged
         cl_primaries=$(redis-cli -p "$first" CLUSTER NODES \
-            | awk '$3 ~ /master/ { split($2, a, "[:@]"); print a[2] }' | sort -n | tr '\n' ' ')
+            | awk '$3 ~ /master/ && NF >= 9 { split($2, a, "[:@]"); print a[2] }' \
+            | sort -n | tr '\n' ' ')
         nodes[cluster]=${cl_primaries% }
         nodes[cluster-tags]=${cl_primaries% }
         # where the keys are: one line per key, "KEY SLOT PORT"
@@ -324,6 +328,11 @@ for s in single sentinel cluster cluster-tags; do
     fi
     log "$s on 127.0.0.1:${port[$s]}: ${status[$s]}"
 done
+
+if [ "${SETUP_ONLY:-0}" = 1 ]; then
+    KEEP=1          # bench/failover.sh: the servers, started and checked
+    exit 0
+fi
 
 # ---------------------------------------------------------------- pinned rounds
 server_pids() {

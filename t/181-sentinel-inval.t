@@ -9,8 +9,8 @@
 #                        same primary as "newsauth" (and never fails over)
 #
 # (a) sentinel_password=: the module authenticates to a Sentinel that
-#     requires it; a wrong one is one clear error line, the secret never
-#     logged;
+#     requires it; a wrong one, or none, is one clear error line, the
+#     secret never logged;
 # (b) invalidate=on through the Sentinels: a write reaches the page at once;
 # (c) SENTINEL FAILOVER (the old primary demoted, alive): the subscription
 #     moves to the new primary; a write there reaches the page within the
@@ -203,7 +203,6 @@ my @err = main::log_since() =~ /^.*\[error\].*$/mg;
 Test::More::is(scalar @err, 1, 'a wrong sentinel_password: one error line')
     or Test::More::diag(join "\n", @err);
 Test::More::unlike(main::log_since(), qr/wr0ngpass/, 'the password is not logged');
-t::WapressTest::stop_redis($main::AuthSentinel);
 --- request
 GET /mark
 --- response_body
@@ -217,7 +216,33 @@ wr0ngpass
 
 
 
-=== TEST 3: invalidate=on through the Sentinels: a write reaches the page at once
+=== TEST 3: no sentinel_password for a Sentinel that requires one: one clear error line
+--- http_config
+    wapress_redis sentinel $TEST_NGINX_SENTINEL_AUTH master=newsauth password=notforsentinels;
+    wapress_redis_timeout 300ms;
+--- config eval: $::Config
+--- log_level: notice
+--- init
+main::poll(sub { main::log_since() =~ /no Sentinel answered/ }, 5, 'log');
+Time::HiRes::sleep(2.2);
+my @err = main::log_since() =~ /^.*\[error\].*$/mg;
+Test::More::is(scalar @err, 1, 'no sentinel_password: one error line')
+    or Test::More::diag(join "\n", @err);
+t::WapressTest::stop_redis($main::AuthSentinel);
+--- request
+GET /mark
+--- response_body
+[DEFAULT]
+--- error_log eval
+qr/\[error\] .*wapress: redis sentinel master=newsauth: no Sentinel answered \(1 asked, last sentinel 127\.0\.0\.1:\d+: .*NOAUTH.*\), no primary known/
+--- no_error_log
+[alert]
+[crit]
+notforsentinels
+
+
+
+=== TEST 4: invalidate=on through the Sentinels: a write reaches the page at once
 --- http_config
     wapress_redis sentinel $TEST_NGINX_SENTINELS master=news;
     wapress_redis_timeout 300ms;
@@ -241,7 +266,7 @@ qr/\[notice\] .*wapress: redis sentinel master=news: following invalidations of 
 
 
 
-=== TEST 4: SENTINEL FAILOVER: the subscription follows the new primary
+=== TEST 5: SENTINEL FAILOVER: the subscription follows the new primary
 --- http_config
     wapress_redis sentinel $TEST_NGINX_SENTINELS master=news;
     wapress_redis_timeout 300ms;
@@ -288,7 +313,7 @@ qr/\[notice\] .*primary moved from 127\.0\.0\.1:\d+ to 127\.0\.0\.1:\d+ \(\+swit
 
 
 
-=== TEST 5: the primary paused: after the failover a write is not hidden for valid=1h
+=== TEST 6: the primary paused: after the failover a write is not hidden for valid=1h
 --- http_config
     wapress_redis sentinel $TEST_NGINX_SENTINELS master=news;
     wapress_redis_timeout 300ms;

@@ -21,7 +21,9 @@
  * Every connection here is an ordinary one of the layer (_redis.c:
  * non-blocking connect, AUTH, backoff, watchdog); the Sentinels' own are
  * made to server objects of their own (the sentinel_password's), never
- * counted by wapress_status.  Every change of the topology is one notice.
+ * counted by wapress_status, and log only crit and alert themselves (the
+ * round's line says why a Sentinel failed, AUTH refused included).  Every
+ * change of the topology is one notice.
  */
 
 
@@ -80,10 +82,14 @@ ngx_http_wapress_redis_sentinel_init_process(ngx_array_t *servers)
 
         sn->quiet = *ngx_cycle->log;
 
-        if ((sn->quiet.log_level & 0xf) > NGX_LOG_CRIT) {
-            sn->quiet.log_level = (sn->quiet.log_level & ~0xf)
+        if ((sn->quiet.log_level & (NGX_LOG_DEBUG_FIRST - 1))
+            > NGX_LOG_CRIT)
+        {
+            sn->quiet.log_level = (sn->quiet.log_level
+                                   & ~(NGX_LOG_DEBUG_FIRST - 1))
                                   | NGX_LOG_CRIT;
         }
+
         sn->timer.handler = ngx_http_wapress_sentinel_timer;
         sn->timer.data = sn;
         sn->timer.log = sn->log;

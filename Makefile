@@ -266,6 +266,16 @@ bench:
 	BENCH_NGINX=$(BUILD)/nginx-bench/sbin/nginx WORKLOAD=$(WORKLOAD) \
 	    bench/run.sh
 
+# Redis topologies (one Redis, Sentinel, Cluster): bench/topologies.sh
+.PHONY: bench-topologies
+bench-topologies:
+	$(MAKE) bench WORKLOAD=topologies
+
+# A Sentinel failover under load, with and without the stale zone
+.PHONY: bench-failover
+bench-failover: bench-build
+	BENCH_NGINX=$(BUILD)/nginx-bench/sbin/nginx bench/failover.sh
+
 .PHONY: bench-build
 bench-build:
 	$(MAKE) build NGINX_PREFIX=$(BUILD)/nginx-bench \

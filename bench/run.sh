@@ -39,6 +39,8 @@ expected=$example/expected.html
 slug=niger-junta-revokes-eu-security-agreements
 path=/news/$slug
 WORKLOAD=${WORKLOAD:-example}
+# WORKLOAD=topologies: one Redis, Sentinel and Cluster side by side
+[ "$WORKLOAD" = topologies ] && exec "$bench/topologies.sh"
 case "$WORKLOAD" in example|site) ;; *)
     echo "WORKLOAD: example or site" >&2; exit 2;; esac
 

@@ -21,7 +21,9 @@
  * Every connection here is an ordinary one of the layer (_redis.c:
  * non-blocking connect, AUTH, backoff, watchdog); the Sentinels' own are
  * made to server objects of their own (the sentinel_password's), never
- * counted by wapress_status.  Every change of the topology is one notice.
+ * counted by wapress_status, and log only crit and alert themselves (the
+ * round's line says why a Sentinel failed, AUTH refused included).  Every
+ * change of the topology is one notice.
  */
 
 
@@ -72,6 +74,24 @@ ngx_http_wapress_redis_sentinel_init_process(ngx_array_t *servers)
         }
 
         sn->log = ngx_cycle->log;
+
+        /*
+         * The Sentinels' own connections fail quietly (but for crit and
+         * alert): the round's line says why the last one failed, once
+         * (a wrong sentinel_password would be three error lines a
+         * Sentinel otherwise, and again at every retry)
+         */
+
+        sn->quiet = *ngx_cycle->log;
+
+        if ((sn->quiet.log_level & (NGX_LOG_DEBUG_FIRST - 1))
+            > NGX_LOG_CRIT)
+        {
+            sn->quiet.log_level = (sn->quiet.log_level
+                                   & ~(NGX_LOG_DEBUG_FIRST - 1))
+                                  | NGX_LOG_CRIT;
+        }
+
         sn->timer.handler = ngx_http_wapress_sentinel_timer;
         sn->timer.data = sn;
         sn->timer.log = sn->log;
@@ -95,6 +115,9 @@ ngx_http_wapress_redis_sentinel_init_process(ngx_array_t *servers)
             if (peer->query == NULL || peer->sub == NULL) {
                 return NGX_ERROR;
             }
+
+            peer->query->log = &sn->quiet;
+            peer->sub->log = &sn->quiet;
 
             peer->retry.handler = ngx_http_wapress_redis_sentinel_sub_start;
             peer->retry.data = peer;
@@ -357,8 +380,17 @@ ngx_http_wapress_sentinel_peer_ok(ngx_http_wapress_sentinel_peer_t *peer,
     }
 
     if (reply == NULL) {
-        ngx_http_wapress_sentinel_next(sn, "connection lost",
-                                       sizeof("connection lost") - 1);
+        /* ended by the layer (an AUTH refused, ...): ac->errstr says why */
+
+        if (ac->err && ac->errstr && ac->errstr[0]) {
+            ngx_http_wapress_sentinel_next(sn, ac->errstr,
+                                           ngx_strlen(ac->errstr));
+
+        } else {
+            ngx_http_wapress_sentinel_next(sn, "connection lost",
+                                           sizeof("connection lost") - 1);
+        }
+
         return NGX_DECLINED;
     }
 

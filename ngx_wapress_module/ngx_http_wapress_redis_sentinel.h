@@ -63,6 +63,7 @@ struct ngx_http_wapress_redis_sentinel_s {
 
     /* per worker */
     ngx_log_t                          *log;
+    ngx_log_t                           quiet;     /* the Sentinels' conns */
     ngx_http_wapress_redis_conn_t      *replica_conn;
     ngx_http_wapress_sentinel_node_t    primary;
     ngx_http_wapress_sentinel_node_t    replica;   /* the one read from */

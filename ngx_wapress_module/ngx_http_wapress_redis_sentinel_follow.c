@@ -6,8 +6,10 @@
  * and its ROLE must say "master" (else it is left at once and the
  * Sentinels asked again); a +switch-master of any Sentinel moves it at
  * once (the commands in flight on the old one fail as a lost
- * connection: the cache's stale copies cover them).  With read=, GET
- * and HGET go to a replica's connection (conn->replica), see _route().
+ * connection: the cache's stale copies cover them), and so does the
+ * invalidation subscription's (srv->track, invalidate=on).  With read=,
+ * GET and HGET go to a replica's connection (conn->replica), see
+ * _route().
  */
 
 
@@ -273,10 +275,22 @@ ngx_http_wapress_redis_sentinel_set_primary(
 
     if (conn == NULL) {
         sn->primary = node;
-        return;
+
+    } else {
+        ngx_http_wapress_sentinel_move(conn, &node);
     }
 
-    ngx_http_wapress_sentinel_move(conn, &node);
+    /*
+     * invalidate=on: the subscription (_redis_track.c) goes too.  Left
+     * on the old primary it would look alive while the writes go to the
+     * new one (an old primary paused or cut off, not demoted, hears of
+     * none of them): dropped, the zones fall back to their short
+     * freshness until it is made again on the new primary.
+     */
+
+    if (sn->server->track) {
+        ngx_http_wapress_sentinel_move(sn->server->track, &node);
+    }
 }
 
 

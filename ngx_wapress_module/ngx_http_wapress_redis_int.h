@@ -5,8 +5,9 @@
  * the layer includes it: the rest of the module sees
  * ngx_http_wapress_redis.h only.
  *
- * The layer's files: _redis.c (a connection's life: connect, AUTH/SELECT
- * or PING, health and backoff, the watchdog, the end), _redis_event.c
+ * The layer's files: _redis.c (a connection's life: connect, health and
+ * backoff, the watchdog, the end), _redis_setup.c (a new connection's
+ * handshake: AUTH/SELECT/ROLE/READONLY or PING), _redis_event.c
  * (hiredis's socket on nginx's event loop, and the reader's limits),
  * _redis_cmd.c (the command API and its bounded queue), _redis_conf.c
  * (the wapress_redis directive), _redis_track.c (the invalidation
@@ -161,6 +162,16 @@ ngx_int_t ngx_http_wapress_redis_connect(ngx_http_wapress_redis_conn_t *conn,
 /* records a failed attempt: the backoff, one log line */
 void ngx_http_wapress_redis_fail(ngx_http_wapress_redis_conn_t *conn,
     u_char *text, ngx_uint_t level);
+
+/*
+ * _redis_setup.c: the handshake of a new link: _setup() queues the setup
+ * commands (AUTH, SELECT, ROLE, READONLY, or PING) as connect(2) starts;
+ * _connected() is hiredis's connect callback.  The link is ready (and
+ * the backoff reset) when every setup reply came back right.
+ */
+void ngx_http_wapress_redis_setup(ngx_http_wapress_redis_link_t *link);
+void ngx_http_wapress_redis_connected(const redisAsyncContext *ac,
+    int status);
 
 /* one of our frames leaves: frees a link that died meanwhile */
 void ngx_http_wapress_redis_release(ngx_http_wapress_redis_link_t *link);

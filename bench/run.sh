@@ -46,7 +46,8 @@ QUICK=${QUICK:-0}
 if [ "$QUICK" = 1 ]; then
     DURATION=${DURATION:-3s}; ROUNDS=${ROUNDS:-1}; MILLION=${MILLION:-20000}
     COUNT_REQUESTS=${COUNT_REQUESTS:-5000}; COUNT1_REQUESTS=${COUNT1_REQUESTS:-1000}
-    CG_REQUESTS=${CG_REQUESTS:-1000}; CG_WARMUP=${CG_WARMUP:-100}
+    CG_REQUESTS=${CG_REQUESTS:-1000}
+    [ "$WORKLOAD" = site ] || CG_WARMUP=${CG_WARMUP:-100}
 fi
 CONNS=${CONNS:-32}
 DURATION=${DURATION:-10s}
@@ -56,7 +57,8 @@ MILLION=${MILLION:-1000000}
 COUNT_REQUESTS=${COUNT_REQUESTS:-20000}
 COUNT1_REQUESTS=${COUNT1_REQUESTS:-2000}
 CG_REQUESTS=${CG_REQUESTS:-2000}
-CG_WARMUP=${CG_WARMUP:-200}
+cg_warmup=200; [ "$WORKLOAD" = site ] && cg_warmup=3000  # site: memo, cache
+CG_WARMUP=${CG_WARMUP:-$cg_warmup}
 SKIP_CALLGRIND=${SKIP_CALLGRIND:-0}
 REDIS_PORT=${REDIS_PORT:-6411}
 BASE_PORT=${BASE_PORT:-8301}
@@ -73,11 +75,10 @@ WRITER_INCR=${WRITER_INCR:-500}
 WRITER_PUBLISH=${WRITER_PUBLISH:-10}
 WRITER_RATES=${WRITER_RATES:-1}
 WRITER_NOTIFY=${WRITER_NOTIFY:-}
-STATUS_PATH=${STATUS_PATH:-}
+STATUS_PATH=${STATUS_PATH-/wapress-status?format=json}
 if [ "$WORKLOAD" = site ]; then
     CACHE_VALID=${CACHE_VALID:-1s}
     CACHE_SIZE=${CACHE_SIZE:-256m}    # 10,000 pages' fragments: ~130 MB
-    SKIP_CALLGRIND=1
 else
     CACHE_VALID=${CACHE_VALID:-1h}
     CACHE_SIZE=${CACHE_SIZE:-32m}
@@ -493,13 +494,32 @@ cg_once() {        # cg_once SERVER REQUESTS OUTFILE: sets cg_ir (total Ir)
         kill -KILL "$cg_pid" 2>/dev/null; wait "$cg_pid" 2>/dev/null; cg_pid=
         return 0
     fi
-    if [ "$CG_WARMUP" -gt 0 ]; then
-        timeout 600 ab -q -k -s 60 -c 1 -n "$CG_WARMUP" "$(url "$s")" \
-            >"$f.warmup.ab" 2>&1 || true
-    fi
-    if [ "$n" -gt 0 ]; then
-        timeout 900 ab -q -k -s 60 -c 1 -n "$n" "$(url "$s")" \
-            >"$f.ab" 2>&1 || true
+    status_get "$s" "$f.status.0"
+    if [ "$WORKLOAD" = site ]; then
+        # paths.txt in order: CG_WARMUP, then the next n (Zipf, fixed)
+        [ "$CG_WARMUP" -gt 0 ] && timeout 900 python3 "$bench/site/replay.py" \
+            "${port[$s]}" "$data/paths.txt" 0 "$CG_WARMUP" \
+            >"$f.warmup.ab" 2>&1
+        status_get "$s" "$f.status.1"
+        if [ "$n" -gt 0 ]; then
+            timeout 1800 python3 "$bench/site/replay.py" "${port[$s]}" \
+                "$data/paths.txt" "$CG_WARMUP" "$n" >"$f.ab" 2>&1 || true
+            # as ab says it, for the check below
+            grep -q "^ok $n\$" "$f.ab" && printf \
+                'Complete requests: %s\nFailed requests: 0\n' "$n" >>"$f.ab"
+        fi
+        status_get "$s" "$f.status.2"
+    else
+        if [ "$CG_WARMUP" -gt 0 ]; then
+            timeout 600 ab -q -k -s 60 -c 1 -n "$CG_WARMUP" "$(url "$s")" \
+                >"$f.warmup.ab" 2>&1 || true
+        fi
+        status_get "$s" "$f.status.1"
+        if [ "$n" -gt 0 ]; then
+            timeout 900 ab -q -k -s 60 -c 1 -n "$n" "$(url "$s")" \
+                >"$f.ab" 2>&1 || true
+        fi
+        status_get "$s" "$f.status.2"
     fi
     kill -QUIT "$cg_pid" 2>/dev/null || true
     wait "$cg_pid" 2>/dev/null || true
@@ -507,12 +527,11 @@ cg_once() {        # cg_once SERVER REQUESTS OUTFILE: sets cg_ir (total Ir)
     [ -f "$f" ] && cg_ir=$(sed -n 's/^\(totals\|summary\): *\([0-9]*\).*/\2/p' "$f" | head -1)
     return 0
 }
-if [ "$WORKLOAD" = site ]; then
-    metric all callgrind_note "example workload only (ab requests one URL)"
-elif [ "$SKIP_CALLGRIND" = 1 ]; then
+if [ "$SKIP_CALLGRIND" = 1 ]; then
     log "callgrind skipped (SKIP_CALLGRIND=1)"
     metric all callgrind_note "skipped (SKIP_CALLGRIND=1)"
-elif ! command -v valgrind >/dev/null || ! command -v ab >/dev/null; then
+elif ! command -v valgrind >/dev/null \
+     || { [ "$WORKLOAD" = example ] && ! command -v ab >/dev/null; }; then
     metric all callgrind_note "valgrind or ab missing"
 else
     for s in "${servers[@]}"; do

@@ -469,6 +469,7 @@ ngx_http_wapress_cache_get(ngx_http_wapress_cache_zone_t *zone,
 
     e->value.data = p;
     e->value.len = cn->value_len;
+    e->hash = cn->hash;
     e->missing = cn->missing;
     e->age = (ngx_msec_t) age;
 
@@ -483,8 +484,8 @@ ngx_http_wapress_cache_get(ngx_http_wapress_cache_zone_t *zone,
 
 void
 ngx_http_wapress_cache_put(ngx_http_wapress_cache_zone_t *zone,
-    ngx_http_wapress_cache_key_t *ck, ngx_str_t *value, ngx_uint_t missing,
-    ngx_msec_t keep)
+    ngx_http_wapress_cache_key_t *ck, ngx_str_t *value, uint64_t hash,
+    ngx_uint_t missing, ngx_msec_t keep)
 {
     size_t                          size;
     u_char                         *p;
@@ -563,6 +564,7 @@ ngx_http_wapress_cache_put(ngx_http_wapress_cache_zone_t *zone,
     cn->fetched = ck->asked ? ck->asked : now;
     cn->expires = now + keep;
     cn->refreshing = 0;
+    cn->hash = hash;
     cn->id = ck->id;
     cn->key_len = (uint32_t) ck->key.len;
     cn->field_len = (uint32_t) ck->field.len;

@@ -71,6 +71,7 @@ typedef struct {
     ngx_msec_t                       fetched;    /* asked of Redis then */
     ngx_msec_t                       expires;    /* may be dropped after */
     ngx_msec_t                       refreshing; /* a refresh started then */
+    uint64_t                         hash;       /* the value's, ETag */
     uint32_t                         id;
     uint32_t                         key_len;
     uint32_t                         field_len;

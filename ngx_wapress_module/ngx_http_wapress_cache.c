@@ -21,6 +21,7 @@
 #include "ngx_http_wapress_module.h"
 #include "ngx_http_wapress_cache.h"
 #include "ngx_http_wapress_cache_int.h"
+#include "ngx_http_wapress_headers.h"
 
 
 #define NGX_HTTP_WAPRESS_CACHE_DEFAULT_VALID  1000
@@ -372,7 +373,7 @@ void
 ngx_http_wapress_cache_key(ngx_http_wapress_cache_key_t *ck, uint32_t id,
     ngx_str_t *key, ngx_str_t *field)
 {
-    uint32_t  crc;
+    uint64_t  h;
 
     ck->id = id;
     ck->key = *key;
@@ -389,13 +390,21 @@ ngx_http_wapress_cache_key(ngx_http_wapress_cache_key_t *ck, uint32_t id,
         ck->field.data = (u_char *) "";
     }
 
-    ngx_crc32_init(crc);
-    ngx_crc32_update(&crc, (u_char *) &ck->id, sizeof(uint32_t));
-    ngx_crc32_update(&crc, key->data, key->len);
-    ngx_crc32_update(&crc, field->data, field->len);
-    ngx_crc32_final(crc);
+    /*
+     * the ETag's hash (a fraction of crc32's cost per byte): only the
+     * spread matters, entries with one hash are told apart by cmp()
+     */
 
-    ck->hash = crc;
+    h = ngx_http_wapress_headers_hash(ck->key.data, ck->key.len);
+
+    if (ck->field.len) {
+        h ^= ngx_http_wapress_headers_hash(ck->field.data, ck->field.len)
+             * 0x9e3779b97f4a7c15ULL;
+    }
+
+    h = (h ^ id) * 0xff51afd7ed558ccdULL;
+
+    ck->hash = (uint32_t) (h >> 32);
 }
 
 

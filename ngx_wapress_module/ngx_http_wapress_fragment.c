@@ -231,7 +231,7 @@ ngx_http_wapress_fragment(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (frag->has_default) {
         rc = ngx_http_wapress_fragment_render(cf->pool, frag, deflt.data,
                                               deflt.len, &frag->deflt, NULL,
-                                              err, sizeof(err));
+                                              NULL, err, sizeof(err));
         if (rc == NGX_ERROR) {
             return NGX_CONF_ERROR;
         }
@@ -293,7 +293,8 @@ ngx_http_wapress_fragment_find(ngx_http_wapress_loc_conf_t *wlcf,
 ngx_int_t
 ngx_http_wapress_fragment_render(ngx_pool_t *pool,
     ngx_http_wapress_fragment_t *frag, u_char *value, size_t len,
-    ngx_str_t *out, uint64_t *out_hash, u_char *err, size_t err_size)
+    ngx_str_t *out, uint64_t *out_hash, ngx_uint_t *memo, u_char *err,
+    size_t err_size)
 {
     size_t      budget;
     uint32_t    hash;
@@ -322,6 +323,10 @@ ngx_http_wapress_fragment_render(ngx_pool_t *pool,
 
     budget = frag->memoize ? ngx_http_wapress_fragment_memo_size() : 0;
 
+    if (memo) {
+        *memo = NGX_HTTP_WAPRESS_MEMO_MISS;
+    }
+
     if (budget == 0) {
         rc = ngx_http_wapress_fragment_template(pool, frag, value, len,
                                                 out, err, err_size);
@@ -339,6 +344,10 @@ ngx_http_wapress_fragment_render(ngx_pool_t *pool,
                                     &html_hash);
 
     if (rc != NGX_AGAIN) {
+        if (memo) {
+            *memo = NGX_HTTP_WAPRESS_MEMO_HIT;
+        }
+
         ngx_log_debug3(NGX_LOG_DEBUG_HTTP, pool->log, 0,
                        "wapress memo hit: fragment \"%V\"%s, %uz bytes",
                        &frag->name,

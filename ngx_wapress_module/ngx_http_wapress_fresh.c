@@ -314,7 +314,7 @@ ngx_http_wapress_fresh_refreshed(ngx_http_wapress_redis_reply_t *reply,
 
     rc = ngx_http_wapress_fetch_value(rf->conf, rf->fragment, reply, pool,
                                       &value, rf->conf->etag ? &hash : NULL,
-                                      err, sizeof(err));
+                                      NULL, err, sizeof(err));
 
     switch (rc) {
 

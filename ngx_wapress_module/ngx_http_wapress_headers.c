@@ -41,7 +41,7 @@
 
 static uint64_t ngx_http_wapress_headers_etag(ngx_http_wapress_page_t *page);
 static ngx_inline uint64_t ngx_http_wapress_headers_run(u_char *dst,
-    u_char *p, size_t len);
+    u_char *p, size_t len, ngx_uint_t copy);
 static ngx_inline uint64_t ngx_http_wapress_headers_fmix(uint64_t h);
 static ngx_table_elt_t *ngx_http_wapress_headers_add(ngx_http_request_t *r,
     char *name, size_t len);
@@ -182,12 +182,13 @@ ngx_http_wapress_headers_etag(ngx_http_wapress_page_t *page)
  * Redis as html, a rendering when it is made), so it must cost little per
  * byte (about 0.6 instructions).  Only equality matters: the same bytes
  * give the same hash in every worker and across restarts.  Never 0, which
- * means "not computed" in a result.  With "dst", the bytes are copied
- * there in the same pass.
+ * means "not computed" in a result.  With "copy", the bytes are copied
+ * to dst in the same pass.
  */
 
 static ngx_inline uint64_t
-ngx_http_wapress_headers_run(u_char *dst, u_char *p, size_t len)
+ngx_http_wapress_headers_run(u_char *dst, u_char *p, size_t len,
+    ngx_uint_t copy)
 {
     size_t    n;
     uint64_t  a, b, c, d, h1, h2, h3, h4, w[4];
@@ -199,18 +200,17 @@ ngx_http_wapress_headers_run(u_char *dst, u_char *p, size_t len)
     h4 = h1 ^ 0x52dce729da3ed0abULL;
 
     while (len >= 32) {
+
+        if (copy) {
+            /* a block copy of its own: the words below stay scalar */
+            ngx_memcpy(dst, p, 32);
+            dst += 32;
+        }
+
         ngx_memcpy(&a, p, 8);
         ngx_memcpy(&b, p + 8, 8);
         ngx_memcpy(&c, p + 16, 8);
         ngx_memcpy(&d, p + 24, 8);
-
-        if (dst) {
-            ngx_memcpy(dst, &a, 8);
-            ngx_memcpy(dst + 8, &b, 8);
-            ngx_memcpy(dst + 16, &c, 8);
-            ngx_memcpy(dst + 24, &d, 8);
-            dst += 32;
-        }
 
         h1 = (h1 ^ a) * 0x87c37b91114253d5ULL;
         h1 = (h1 << 31) | (h1 >> 33);
@@ -235,7 +235,7 @@ ngx_http_wapress_headers_run(u_char *dst, u_char *p, size_t len)
     if (len) {
         ngx_memcpy(w, p, len);
 
-        if (dst) {
+        if (copy) {
             ngx_memcpy(dst, p, len);
         }
     }
@@ -271,14 +271,14 @@ ngx_http_wapress_headers_fmix(uint64_t h)
 uint64_t
 ngx_http_wapress_headers_hash(u_char *p, size_t len)
 {
-    return ngx_http_wapress_headers_run(NULL, p, len);
+    return ngx_http_wapress_headers_run(NULL, p, len, 0);
 }
 
 
 uint64_t
 ngx_http_wapress_headers_copy(u_char *dst, u_char *src, size_t len)
 {
-    return ngx_http_wapress_headers_run(dst, src, len);
+    return ngx_http_wapress_headers_run(dst, src, len, 1);
 }
 
 

@@ -33,6 +33,11 @@
 /* slots of a fragment's table (chained: as many entries as fit) */
 #define NGX_HTTP_WAPRESS_MEMO_SLOTS          1024
 
+/* how a value's rendering went, for wapress_status */
+#define NGX_HTTP_WAPRESS_MEMO_NONE           0   /* not a rendering */
+#define NGX_HTTP_WAPRESS_MEMO_HIT            1
+#define NGX_HTTP_WAPRESS_MEMO_MISS           2   /* rendered (memo off too) */
+
 /* the default of wapress_memo_size: bytes per worker */
 #define NGX_HTTP_WAPRESS_MEMO_SIZE           (8 * 1024 * 1024)
 

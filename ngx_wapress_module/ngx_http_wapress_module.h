@@ -169,6 +169,8 @@ typedef struct {
     ngx_msec_t                       age;        /* of a copy from the
                                                     cache */
     ngx_uint_t                       error;      /* ..._STATS_ERR_* */
+    ngx_uint_t                       memo;       /* ..._MEMO_*: how its
+                                                    rendering went */
 } ngx_http_wapress_result_t;
 
 

@@ -353,7 +353,7 @@ ngx_http_wapress_page_reply(ngx_http_wapress_redis_reply_t *reply,
                                       page->request->pool, &value,
                                       (page->filter == NULL
                                        && page->conf->etag) ? &hash : NULL,
-                                      err, sizeof(err));
+                                      &res->memo, err, sizeof(err));
 
     switch (rc) {
 

@@ -13,7 +13,8 @@
 # server with wrk in interleaved rounds, first pinned (nginx and Redis on
 # SERVER_CPU, wrk and the writer on WRK_CPU: the headline), then unpinned;
 # counts Redis commands, read events and CPU per page, worker RSS over
-# MILLION requests and instructions per page (callgrind, example only), and
+# MILLION requests and instructions per page (callgrind; site: a fixed
+# sequence of paths.txt, bench/site/replay.py), and
 # prints a Markdown report, also written to build/bench/report.md.
 #
 # Knobs: WORKLOAD (example) CONNS (32) DURATION (10s) ROUNDS (3)
@@ -28,7 +29,8 @@
 #        site: SEED (1) ARTICLES (10000) REQUESTS (300000 paths) CHECK (200)
 #        WRITER (1) WRITER_INCR (500) WRITER_PUBLISH (10) WRITER_RATES (1 s)
 #        WRITER_NOTIFY (PUBLISH channel for invalidation, empty)
-#        STATUS_PATH (the module's status URL, when there is one)
+#        STATUS_PATH (the module's status URL: conf/status.inc declares
+#        it; /wapress-status?format=json, empty: no hit rates)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -534,6 +536,15 @@ elif ! command -v valgrind >/dev/null \
      || { [ "$WORKLOAD" = example ] && ! command -v ab >/dev/null; }; then
     metric all callgrind_note "valgrind or ab missing"
 else
+    if [ "$WORKLOAD" = site ]; then
+        # the writer ran (rounds, RSS): the reference values again, so
+        # that every run and every server sees the same pages
+        log "callgrind: reloading the site's values into Redis"
+        redis-cli -p "$REDIS_PORT" FLUSHALL >/dev/null
+        loaded=$(redis-cli -p "$REDIS_PORT" --pipe <"$data/redis.resp" | tail -1)
+        case "$loaded" in "errors: 0, replies: $keys") ;; *)
+            echo "bench: reloading $data/redis.resp: $loaded" >&2; exit 1;; esac
+    fi
     for s in "${servers[@]}"; do
         ok "$s" || continue
         log "callgrind: $s, $CG_WARMUP + $CG_REQUESTS requests, and baseline"

@@ -36,8 +36,6 @@
 
 static ngx_int_t ngx_http_wapress_cache_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
-static void ngx_http_wapress_cache_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static ngx_int_t ngx_http_wapress_cache_cmp(ngx_http_wapress_cache_key_t *ck,
     ngx_http_wapress_cache_node_t *cn);
 static ngx_http_wapress_cache_node_t *ngx_http_wapress_cache_lookup(
@@ -291,6 +289,7 @@ ngx_http_wapress_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_http_wapress_cache_zone_t *ozone = data;
 
     size_t                          len;
+    ngx_uint_t                      n;
     ngx_http_wapress_cache_zone_t  *zone;
 
     zone = shm_zone->data;
@@ -317,8 +316,19 @@ ngx_http_wapress_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     zone->shpool->data = zone->sh;
 
-    ngx_rbtree_init(&zone->sh->rbtree, &zone->sh->sentinel,
-                    ngx_http_wapress_cache_insert_value);
+    /* a bucket per KB of the zone, at least 16 */
+
+    for (n = 16; n < shm_zone->shm.size / 1024; n *= 2) { /* void */ }
+
+    len = n * sizeof(ngx_http_wapress_cache_node_t *);
+
+    zone->sh->buckets = ngx_slab_alloc(zone->shpool, len);
+    if (zone->sh->buckets == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(zone->sh->buckets, len);
+    zone->sh->nbuckets = n;
 
     ngx_queue_init(&zone->sh->lru);
     zone->sh->entries = 0;
@@ -502,7 +512,7 @@ ngx_http_wapress_cache_put(ngx_http_wapress_cache_zone_t *zone,
     ngx_msec_t                      now;
     ngx_queue_t                    *q;
     ngx_http_wapress_cache_sh_t    *sh;
-    ngx_http_wapress_cache_node_t  *cn;
+    ngx_http_wapress_cache_node_t  *cn, **b;
 
     now = ngx_current_msec;
     sh = zone->sh;
@@ -569,7 +579,7 @@ ngx_http_wapress_cache_put(ngx_http_wapress_cache_zone_t *zone,
                    ngx_queue_data(q, ngx_http_wapress_cache_node_t, queue));
     }
 
-    cn->node.key = ck->hash;
+    cn->key_hash = ck->hash;
     cn->fetched = ck->asked ? ck->asked : now;
     cn->expires = now + keep;
     cn->refreshing = 0;
@@ -588,7 +598,10 @@ ngx_http_wapress_cache_put(ngx_http_wapress_cache_zone_t *zone,
         ngx_memcpy(p, value->data, value->len);
     }
 
-    ngx_rbtree_insert(&sh->rbtree, &cn->node);
+    b = &sh->buckets[ck->hash & (sh->nbuckets - 1)];
+    cn->next = *b;
+    *b = cn;
+
     ngx_queue_insert_head(&sh->lru, &cn->queue);
     sh->entries++;
 
@@ -600,85 +613,20 @@ static ngx_http_wapress_cache_node_t *
 ngx_http_wapress_cache_lookup(ngx_http_wapress_cache_zone_t *zone,
     ngx_http_wapress_cache_key_t *ck)
 {
-    ngx_int_t                       rc;
-    ngx_rbtree_node_t              *node, *sentinel;
     ngx_http_wapress_cache_node_t  *cn;
 
-    node = zone->sh->rbtree.root;
-    sentinel = zone->sh->rbtree.sentinel;
-
-    while (node != sentinel) {
-
-        if (ck->hash < node->key) {
-            node = node->left;
-            continue;
-        }
-
-        if (ck->hash > node->key) {
-            node = node->right;
-            continue;
-        }
-
-        /* ck->hash == node->key */
-
-        cn = (ngx_http_wapress_cache_node_t *) node;
-
-        rc = ngx_http_wapress_cache_cmp(ck, cn);
-
-        if (rc == 0) {
+    for (cn = zone->sh->buckets[ck->hash & (zone->sh->nbuckets - 1)];
+         cn != NULL;
+         cn = cn->next)
+    {
+        if (cn->key_hash == ck->hash
+            && ngx_http_wapress_cache_cmp(ck, cn) == 0)
+        {
             return cn;
         }
-
-        node = (rc < 0) ? node->left : node->right;
     }
 
     return NULL;
-}
-
-
-static void
-ngx_http_wapress_cache_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
-{
-    ngx_rbtree_node_t              **p;
-    ngx_http_wapress_cache_key_t     ck;
-    ngx_http_wapress_cache_node_t   *cn;
-
-    cn = (ngx_http_wapress_cache_node_t *) node;
-
-    ck.hash = (uint32_t) node->key;
-    ck.id = cn->id;
-    ck.key.data = cn->data;
-    ck.key.len = cn->key_len;
-    ck.field.data = cn->data + cn->key_len;
-    ck.field.len = cn->field_len;
-
-    for ( ;; ) {
-
-        if (node->key < temp->key) {
-            p = &temp->left;
-
-        } else if (node->key > temp->key) {
-            p = &temp->right;
-
-        } else { /* node->key == temp->key */
-            p = (ngx_http_wapress_cache_cmp(&ck,
-                     (ngx_http_wapress_cache_node_t *) temp) < 0)
-                ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
 }
 
 
@@ -707,8 +655,19 @@ void
 ngx_http_wapress_cache_free(ngx_http_wapress_cache_zone_t *zone,
     ngx_http_wapress_cache_node_t *cn)
 {
+    ngx_http_wapress_cache_node_t  **p;
+
     ngx_queue_remove(&cn->queue);
-    ngx_rbtree_delete(&zone->sh->rbtree, &cn->node);
+
+    for (p = &zone->sh->buckets[cn->key_hash & (zone->sh->nbuckets - 1)];
+         *p != cn;
+         p = &(*p)->next)
+    {
+        /* void */
+    }
+
+    *p = cn->next;
+
     ngx_slab_free_locked(zone->shpool, cn);
     zone->sh->entries--;
 }

@@ -18,6 +18,7 @@
 #include <ngx_core.h>
 
 #include "ngx_http_wapress_memo.h"
+#include "ngx_http_wapress_headers.h"
 
 
 typedef struct ngx_http_wapress_memo_entry_s  ngx_http_wapress_memo_entry_t;
@@ -73,7 +74,7 @@ ngx_http_wapress_memo_hash(u_char *value, size_t len)
         n = sizeof(buf);
     }
 
-    return ngx_murmur_hash2(buf, n);
+    return (uint32_t) (ngx_http_wapress_headers_hash(buf, n) >> 32);
 }
 
 

@@ -322,14 +322,16 @@ def report(d):
         L.append("Site: %s articles (seed %s; article HTML %s–%s bytes, median "
                  "%s; pages %s bytes on average), requests drawn from a Zipf "
                  "distribution (s = %s) over %s precomputed paths; the writer "
-                 "aims at %s; wapress-cached: `wapress_cache zone=wapress:%s valid=%s`."
+                 "aims at %s; wapress-cached: `wapress_cache zone=wapress:%s valid=%s`; "
+                 "`wapress_memo_size` %s."
                  % (env.get("site_articles"), env.get("site_seed"),
                     env.get("site_article_min"), env.get("site_article_max"),
                     env.get("site_article_median"),
                     env.get("site_page_bytes_mean"), env.get("site_zipf"),
                     env.get("site_requests"), env.get("writer_target")
                     if env.get("writer") == "1" else "nothing (WRITER=0)",
-                    env.get("cache_size"), env.get("cache_valid")))
+                    env.get("cache_size"), env.get("cache_valid"),
+                    env.get("memo_size", "8m (default)")))
     else:
         L.append("Example: the seed page (examples/seed-page), one URL, values "
                  "that never change; wapress-cached: `wapress_cache "

@@ -26,6 +26,7 @@
 #        servers on 8301..8305)  BENCH_NGINX (build/nginx-bench/sbin/nginx,
 #        make bench-build)  CACHE_VALID (example 1h, site 1s)
 #        CACHE_SIZE (the zone: example 32m, site 256m)
+#        MEMO_SIZE (wapress_memo_size: example the default, site 64m)
 #        site: SEED (1) ARTICLES (10000) REQUESTS (300000 paths) CHECK (200)
 #        WRITER (1) WRITER_INCR (500) WRITER_PUBLISH (10) WRITER_RATES (1 s)
 #        WRITER_NOTIFY (PUBLISH channel for invalidation, empty)
@@ -81,9 +82,11 @@ STATUS_PATH=${STATUS_PATH-/wapress-status?format=json}
 if [ "$WORKLOAD" = site ]; then
     CACHE_VALID=${CACHE_VALID:-1s}
     CACHE_SIZE=${CACHE_SIZE:-256m}    # 10,000 pages' fragments: ~130 MB
+    MEMO_SIZE=${MEMO_SIZE-64m}        # every article's renderings: ~30 MB
 else
     CACHE_VALID=${CACHE_VALID:-1h}
     CACHE_SIZE=${CACHE_SIZE:-32m}
+    MEMO_SIZE=${MEMO_SIZE-}           # the module's default (8m)
     WRITER=0
 fi
 
@@ -233,6 +236,8 @@ status_inc=$(grep -v '^#' "$bench/conf/status.inc" || true)
 # invalidation (issue 11): conf/inval.inc's directives make wapress-inval
 inval=$(grep -v '^#' "$bench/conf/inval.inc" | grep -v '^[[:space:]]*$' || true)
 cache_line="    wapress_cache zone=wapress:$CACHE_SIZE valid=$CACHE_VALID;"
+memo_line=
+[ -n "$MEMO_SIZE" ] && memo_line="    wapress_memo_size $MEMO_SIZE;"
 static_root=${prefix[static]}/html ofc_max=16
 if [ "$WORKLOAD" = site ]; then
     static_root=$data/html ofc_max=$((ARTICLES + 100))
@@ -247,6 +252,7 @@ for s in "${servers[@]}"; do
                     inv=${inval//@CACHE_SIZE@/$CACHE_SIZE} ;;
     esac
     subst "$tmpl" "$p/conf/nginx.conf" "COMMON=$common" "CACHE=$cache" \
+        "MEMO=$memo_line" \
         "INVAL=$inv" "STATUS=$status_inc" "STATIC_ROOT=$static_root" \
         "OFC_MAX=$ofc_max" \
         "PREFIX=$p" "PORT=${port[$s]}" "REDIS_PORT=$REDIS_PORT" \
@@ -583,6 +589,7 @@ fi
     echo "workload=$WORKLOAD"; echo "phases=${phases_run# }"
     echo "server_cpu=$SERVER_CPU"; echo "wrk_cpu=$WRK_CPU"
     echo "cache_valid=$CACHE_VALID"; echo "cache_size=$CACHE_SIZE"; echo "count_seconds=$COUNT_SECONDS"
+    echo "memo_size=${MEMO_SIZE:-8m (default)}"
     echo "status_path=$STATUS_PATH"
     echo "writer=$WRITER"; echo "writer_target=$WRITER_INCR incr/s, 1 rates/${WRITER_RATES}s, $WRITER_PUBLISH publish/s"
     if [ -n "$data" ]; then

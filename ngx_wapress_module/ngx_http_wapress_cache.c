@@ -7,8 +7,8 @@
  * was rendered (type, and a checksum of the template and its partials):
  * a hit is a lookup and one copy, and a template edited before a reload
  * cannot be served with renderings of the old one.  Entries live in a
- * slab pool, in a red-black tree (by a CRC32 of the key, then the key
- * itself) and a queue in least recently used order; when the pool is
+ * slab pool, in a hash table of chains (by a hash of the key, then the
+ * key itself) and a queue in least recently used order; when the pool is
  * full the oldest entries are evicted until the new one fits.  The zone
  * is found again by name and size on reload and its entries are kept.
  */

@@ -152,8 +152,49 @@ def parse_status(path):
     return d
 
 
+def wapress_status(path):
+    """wapress_status's JSON (?format=json): the counters a hit rate needs,
+    summed over locations: memo_hits/memo_misses (renderings of json and
+    text values: from the worker's memo, or made), per fragment too
+    (memo_NAME_hits/_misses), and, when a cache zone exists,
+    cache_hits/cache_misses (fragments from a fresh copy / asked of Redis;
+    stale and updating copies count as hits).  None if it is not that."""
+    import json
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        return None
+    try:
+        j = json.loads(open(path, errors="replace").read())
+    except ValueError:
+        return None
+    if not isinstance(j, dict) or "locations" not in j:
+        return None
+    d = {"memo_hits": 0, "memo_misses": 0, "pages": 0}
+    cache = bool(j.get("cache"))
+    if cache:
+        d["cache_hits"] = d["cache_misses"] = 0
+    for loc in j["locations"]:
+        d["pages"] += sum(v for v in loc.get("pages", {}).values()
+                          if isinstance(v, (int, float)))
+        for f in loc.get("fragments", []):
+            m = f.get("memo") or {}
+            h, x = m.get("hit", 0), m.get("miss", 0)
+            d["memo_hits"] += h
+            d["memo_misses"] += x
+            if h + x:
+                n = "memo_%s" % f.get("name", "?")
+                d[n + "_hits"] = d.get(n + "_hits", 0) + h
+                d[n + "_misses"] = d.get(n + "_misses", 0) + x
+            if cache:
+                d["cache_hits"] += sum(f.get(k, 0) for k in
+                                       ("hit", "stale", "updating"))
+                d["cache_misses"] += f.get("miss", 0)
+    return d
+
+
 def module_stats(before, after):
-    a, b = parse_status(before), parse_status(after)
+    a, b = wapress_status(before), wapress_status(after)
+    if a is None or b is None:
+        a, b = parse_status(before), parse_status(after)
     if a is None or b is None:
         return {}
     out = {k: b[k] - a.get(k, 0) for k in b}
@@ -209,10 +250,18 @@ def summarize(runs):
 
 
 def fmt_stats(stats):
-    """the module's hit rates (and counters) from module_stats()"""
-    rates = ["%s %.1f%%" % (k[:-9].replace("_", " "), v * 100)
-             for k, v in sorted(stats.items()) if k.endswith("_hit_rate")]
+    """the module's hit rates (and counters) from module_stats(): the
+    totals (memo, cache) first"""
+    rates = [(k[:-9].replace("_", " "), v) for k, v in stats.items()
+             if k.endswith("_hit_rate")]
+    rates.sort(key=lambda x: (x[0] not in ("memo", "cache"), x[0]))
+    rates = ["%s %.1f%%" % (k, v * 100) for k, v in rates]
     return ", ".join(rates) if rates else None
+
+
+def fmt_rate(stats, name):
+    v = stats.get(name + "_hit_rate")
+    return "%.1f%%" % (v * 100) if v is not None else "–"
 
 
 PHASE_TITLE = {
@@ -273,14 +322,16 @@ def report(d):
         L.append("Site: %s articles (seed %s; article HTML %s–%s bytes, median "
                  "%s; pages %s bytes on average), requests drawn from a Zipf "
                  "distribution (s = %s) over %s precomputed paths; the writer "
-                 "aims at %s; wapress-cached: `wapress_cache zone=wapress:%s valid=%s`."
+                 "aims at %s; wapress-cached: `wapress_cache zone=wapress:%s valid=%s`; "
+                 "`wapress_memo_size` %s."
                  % (env.get("site_articles"), env.get("site_seed"),
                     env.get("site_article_min"), env.get("site_article_max"),
                     env.get("site_article_median"),
                     env.get("site_page_bytes_mean"), env.get("site_zipf"),
                     env.get("site_requests"), env.get("writer_target")
                     if env.get("writer") == "1" else "nothing (WRITER=0)",
-                    env.get("cache_size"), env.get("cache_valid")))
+                    env.get("cache_size"), env.get("cache_valid"),
+                    env.get("memo_size", "8m (default)")))
     else:
         L.append("Example: the seed page (examples/seed-page), one URL, values "
                  "that never change; wapress-cached: `wapress_cache "
@@ -297,20 +348,23 @@ def report(d):
             title = title % wr
         L.append("## " + title)
         L.append("")
-        L.append("| server | req/s (median) | req/s min–max | p50 | p99 | × static req/s |")
-        L.append("|---|---:|---:|---:|---:|---:|")
+        L.append("| server | req/s (median) | req/s min–max | p50 | p99 | × static req/s | memo hits | cache hits |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
         base = res[ph].get("static")
         for s in servers:
             r = res[ph].get(s)
+            st = module_stats(os.path.join(d, "status", ph, s + ".0"),
+                              os.path.join(d, "status", ph, s + ".1"))
             if r:
                 ratio = r["rps"] / base["rps"] if base else None
                 note = " (%d errors)" % r["errors"] if r["errors"] else ""
-                L.append("| %s | %s%s | %s–%s | %s | %s | %s |" % (
+                L.append("| %s | %s%s | %s–%s | %s | %s | %s | %s | %s |" % (
                     s, fmt_int(r["rps"]), note, fmt_int(r["min"]),
                     fmt_int(r["max"]), fmt_ms(r["p50"]), fmt_ms(r["p99"]),
-                    fmt_ratio(ratio)))
+                    fmt_ratio(ratio), fmt_rate(st, "memo"),
+                    fmt_rate(st, "cache")))
             else:
-                L.append("| %s | %s | | | | |" % (
+                L.append("| %s | %s | | | | | | |" % (
                     s, status[s] if status[s] != "ok" else "FAIL (no wrk result)"))
         L.append("")
         if site and env.get("writer") == "1":
@@ -356,7 +410,10 @@ def report(d):
             if f:
                 hits.append("%s: %s" % (s, f))
         if hits:
-            L.append("Module counters over these rounds: " + "; ".join(hits) + ".")
+            L.append("Hit rates over these rounds (wapress_status: memo = "
+                     "renderings of json/text values from the worker's "
+                     "memo; cache = fragments from the zone): "
+                     + "; ".join(hits) + ".")
         else:
             L.append("Memo hit rate: n/a (the module exposes no counters "
                      "yet: bench/conf/status.inc and STATUS_PATH are the "
@@ -452,12 +509,16 @@ def report(d):
     if note:
         L.append("n/a (%s)" % note)
     else:
-        L.append("One connection, %s warm-up requests then N; Ir per page = "
-                 "(Ir of that run − Ir of the same run with the warm-up only) / N."
-                 % env.get("cg_warmup"))
+        L.append("One connection, %s warm-up requests then N (%s); Ir per "
+                 "page = (Ir of that run − Ir of the same run with the warm-up "
+                 "only) / N, user space only; the hit rates are those of the N "
+                 "requests."
+                 % (env.get("cg_warmup"),
+                    "the paths of paths.txt in order, the writer stopped"
+                    if site else "one URL, `ab -k`"))
         L.append("")
-        L.append("| server | N | Ir/page | × static |")
-        L.append("|---|---:|---:|---:|")
+        L.append("| server | N | Ir/page | × static | memo hits | cache hits |")
+        L.append("|---|---:|---:|---:|---:|---:|")
         for s in servers:
             n, run, b = (num(s, k) for k in ("cg_requests", "cg_ir_run", "cg_ir_base"))
             if n and run is not None and b is not None:
@@ -465,11 +526,15 @@ def report(d):
         for s in servers:
             if s in cg:
                 ratio = cg[s] / cg["static"] if "static" in cg else None
-                L.append("| %s | %d | %s | %s |" % (
-                    s, num(s, "cg_requests"), fmt_int(cg[s]), fmt_ratio(ratio, 1)))
+                # the hit rates of the N measured requests
+                f = os.path.join(d, "callgrind", s + ".run.status.")
+                st = module_stats(f + "1", f + "2")
+                L.append("| %s | %d | %s | %s | %s | %s |" % (
+                    s, num(s, "cg_requests"), fmt_int(cg[s]), fmt_ratio(ratio, 1),
+                    fmt_rate(st, "memo"), fmt_rate(st, "cache")))
             else:
                 why = metrics.get((s, "cg_note")) or status[s]
-                L.append("| %s | | %s | |" % (
+                L.append("| %s | | %s | | | |" % (
                     s, why if why.startswith("n/a") else "n/a (%s)" % why))
     L.append("")
 

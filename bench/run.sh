@@ -13,7 +13,8 @@
 # server with wrk in interleaved rounds, first pinned (nginx and Redis on
 # SERVER_CPU, wrk and the writer on WRK_CPU: the headline), then unpinned;
 # counts Redis commands, read events and CPU per page, worker RSS over
-# MILLION requests and instructions per page (callgrind, example only), and
+# MILLION requests and instructions per page (callgrind; site: a fixed
+# sequence of paths.txt, bench/site/replay.py), and
 # prints a Markdown report, also written to build/bench/report.md.
 #
 # Knobs: WORKLOAD (example) CONNS (32) DURATION (10s) ROUNDS (3)
@@ -25,10 +26,12 @@
 #        servers on 8301..8305)  BENCH_NGINX (build/nginx-bench/sbin/nginx,
 #        make bench-build)  CACHE_VALID (example 1h, site 1s)
 #        CACHE_SIZE (the zone: example 32m, site 256m)
+#        MEMO_SIZE (wapress_memo_size: example the default, site 64m)
 #        site: SEED (1) ARTICLES (10000) REQUESTS (300000 paths) CHECK (200)
 #        WRITER (1) WRITER_INCR (500) WRITER_PUBLISH (10) WRITER_RATES (1 s)
 #        WRITER_NOTIFY (PUBLISH channel for invalidation, empty)
-#        STATUS_PATH (the module's status URL, when there is one)
+#        STATUS_PATH (the module's status URL: conf/status.inc declares
+#        it; /wapress-status?format=json, empty: no hit rates)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -48,7 +51,8 @@ QUICK=${QUICK:-0}
 if [ "$QUICK" = 1 ]; then
     DURATION=${DURATION:-3s}; ROUNDS=${ROUNDS:-1}; MILLION=${MILLION:-20000}
     COUNT_REQUESTS=${COUNT_REQUESTS:-5000}; COUNT1_REQUESTS=${COUNT1_REQUESTS:-1000}
-    CG_REQUESTS=${CG_REQUESTS:-1000}; CG_WARMUP=${CG_WARMUP:-100}
+    CG_REQUESTS=${CG_REQUESTS:-1000}
+    [ "$WORKLOAD" = site ] || CG_WARMUP=${CG_WARMUP:-100}
 fi
 CONNS=${CONNS:-32}
 DURATION=${DURATION:-10s}
@@ -58,7 +62,8 @@ MILLION=${MILLION:-1000000}
 COUNT_REQUESTS=${COUNT_REQUESTS:-20000}
 COUNT1_REQUESTS=${COUNT1_REQUESTS:-2000}
 CG_REQUESTS=${CG_REQUESTS:-2000}
-CG_WARMUP=${CG_WARMUP:-200}
+cg_warmup=200; [ "$WORKLOAD" = site ] && cg_warmup=3000  # site: memo, cache
+CG_WARMUP=${CG_WARMUP:-$cg_warmup}
 SKIP_CALLGRIND=${SKIP_CALLGRIND:-0}
 REDIS_PORT=${REDIS_PORT:-6411}
 BASE_PORT=${BASE_PORT:-8301}
@@ -75,14 +80,15 @@ WRITER_INCR=${WRITER_INCR:-500}
 WRITER_PUBLISH=${WRITER_PUBLISH:-10}
 WRITER_RATES=${WRITER_RATES:-1}
 WRITER_NOTIFY=${WRITER_NOTIFY:-}
-STATUS_PATH=${STATUS_PATH:-}
+STATUS_PATH=${STATUS_PATH-/wapress-status?format=json}
 if [ "$WORKLOAD" = site ]; then
     CACHE_VALID=${CACHE_VALID:-1s}
     CACHE_SIZE=${CACHE_SIZE:-256m}    # 10,000 pages' fragments: ~130 MB
-    SKIP_CALLGRIND=1
+    MEMO_SIZE=${MEMO_SIZE-64m}        # every article's renderings: ~30 MB
 else
     CACHE_VALID=${CACHE_VALID:-1h}
     CACHE_SIZE=${CACHE_SIZE:-32m}
+    MEMO_SIZE=${MEMO_SIZE-}           # the module's default (8m)
     WRITER=0
 fi
 
@@ -232,6 +238,8 @@ status_inc=$(grep -v '^#' "$bench/conf/status.inc" || true)
 # invalidation (issue 11): conf/inval.inc's directives make wapress-inval
 inval=$(grep -v '^#' "$bench/conf/inval.inc" | grep -v '^[[:space:]]*$' || true)
 cache_line="    wapress_cache zone=wapress:$CACHE_SIZE valid=$CACHE_VALID;"
+memo_line=
+[ -n "$MEMO_SIZE" ] && memo_line="    wapress_memo_size $MEMO_SIZE;"
 static_root=${prefix[static]}/html ofc_max=16
 if [ "$WORKLOAD" = site ]; then
     static_root=$data/html ofc_max=$((ARTICLES + 100))
@@ -246,6 +254,7 @@ for s in "${servers[@]}"; do
                     inv=${inval//@CACHE_SIZE@/$CACHE_SIZE} ;;
     esac
     subst "$tmpl" "$p/conf/nginx.conf" "COMMON=$common" "CACHE=$cache" \
+        "MEMO=$memo_line" \
         "INVAL=$inv" "STATUS=$status_inc" "STATIC_ROOT=$static_root" \
         "OFC_MAX=$ofc_max" \
         "PREFIX=$p" "PORT=${port[$s]}" "REDIS_PORT=$REDIS_PORT" \
@@ -495,13 +504,32 @@ cg_once() {        # cg_once SERVER REQUESTS OUTFILE: sets cg_ir (total Ir)
         kill -KILL "$cg_pid" 2>/dev/null; wait "$cg_pid" 2>/dev/null; cg_pid=
         return 0
     fi
-    if [ "$CG_WARMUP" -gt 0 ]; then
-        timeout 600 ab -q -k -s 60 -c 1 -n "$CG_WARMUP" "$(url "$s")" \
-            >"$f.warmup.ab" 2>&1 || true
-    fi
-    if [ "$n" -gt 0 ]; then
-        timeout 900 ab -q -k -s 60 -c 1 -n "$n" "$(url "$s")" \
-            >"$f.ab" 2>&1 || true
+    status_get "$s" "$f.status.0"
+    if [ "$WORKLOAD" = site ]; then
+        # paths.txt in order: CG_WARMUP, then the next n (Zipf, fixed)
+        [ "$CG_WARMUP" -gt 0 ] && timeout 900 python3 "$bench/site/replay.py" \
+            "${port[$s]}" "$data/paths.txt" 0 "$CG_WARMUP" \
+            >"$f.warmup.ab" 2>&1
+        status_get "$s" "$f.status.1"
+        if [ "$n" -gt 0 ]; then
+            timeout 1800 python3 "$bench/site/replay.py" "${port[$s]}" \
+                "$data/paths.txt" "$CG_WARMUP" "$n" >"$f.ab" 2>&1 || true
+            # as ab says it, for the check below
+            grep -q "^ok $n\$" "$f.ab" && printf \
+                'Complete requests: %s\nFailed requests: 0\n' "$n" >>"$f.ab"
+        fi
+        status_get "$s" "$f.status.2"
+    else
+        if [ "$CG_WARMUP" -gt 0 ]; then
+            timeout 600 ab -q -k -s 60 -c 1 -n "$CG_WARMUP" "$(url "$s")" \
+                >"$f.warmup.ab" 2>&1 || true
+        fi
+        status_get "$s" "$f.status.1"
+        if [ "$n" -gt 0 ]; then
+            timeout 900 ab -q -k -s 60 -c 1 -n "$n" "$(url "$s")" \
+                >"$f.ab" 2>&1 || true
+        fi
+        status_get "$s" "$f.status.2"
     fi
     kill -QUIT "$cg_pid" 2>/dev/null || true
     wait "$cg_pid" 2>/dev/null || true
@@ -509,14 +537,22 @@ cg_once() {        # cg_once SERVER REQUESTS OUTFILE: sets cg_ir (total Ir)
     [ -f "$f" ] && cg_ir=$(sed -n 's/^\(totals\|summary\): *\([0-9]*\).*/\2/p' "$f" | head -1)
     return 0
 }
-if [ "$WORKLOAD" = site ]; then
-    metric all callgrind_note "example workload only (ab requests one URL)"
-elif [ "$SKIP_CALLGRIND" = 1 ]; then
+if [ "$SKIP_CALLGRIND" = 1 ]; then
     log "callgrind skipped (SKIP_CALLGRIND=1)"
     metric all callgrind_note "skipped (SKIP_CALLGRIND=1)"
-elif ! command -v valgrind >/dev/null || ! command -v ab >/dev/null; then
+elif ! command -v valgrind >/dev/null \
+     || { [ "$WORKLOAD" = example ] && ! command -v ab >/dev/null; }; then
     metric all callgrind_note "valgrind or ab missing"
 else
+    if [ "$WORKLOAD" = site ]; then
+        # the writer ran (rounds, RSS): the reference values again, so
+        # that every run and every server sees the same pages
+        log "callgrind: reloading the site's values into Redis"
+        redis-cli -p "$REDIS_PORT" FLUSHALL >/dev/null
+        loaded=$(redis-cli -p "$REDIS_PORT" --pipe <"$data/redis.resp" | tail -1)
+        case "$loaded" in "errors: 0, replies: $keys") ;; *)
+            echo "bench: reloading $data/redis.resp: $loaded" >&2; exit 1;; esac
+    fi
     for s in "${servers[@]}"; do
         ok "$s" || continue
         log "callgrind: $s, $CG_WARMUP + $CG_REQUESTS requests, and baseline"
@@ -555,6 +591,7 @@ fi
     echo "workload=$WORKLOAD"; echo "phases=${phases_run# }"
     echo "server_cpu=$SERVER_CPU"; echo "wrk_cpu=$WRK_CPU"
     echo "cache_valid=$CACHE_VALID"; echo "cache_size=$CACHE_SIZE"; echo "count_seconds=$COUNT_SECONDS"
+    echo "memo_size=${MEMO_SIZE:-8m (default)}"
     echo "status_path=$STATUS_PATH"
     echo "writer=$WRITER"; echo "writer_target=$WRITER_INCR incr/s, 1 rates/${WRITER_RATES}s, $WRITER_PUBLISH publish/s"
     if [ -n "$data" ]; then

@@ -7,8 +7,8 @@
  * was rendered (type, and a checksum of the template and its partials):
  * a hit is a lookup and one copy, and a template edited before a reload
  * cannot be served with renderings of the old one.  Entries live in a
- * slab pool, in a red-black tree (by a CRC32 of the key, then the key
- * itself) and a queue in least recently used order; when the pool is
+ * slab pool, in a hash table of chains (by a hash of the key, then the
+ * key itself) and a queue in least recently used order; when the pool is
  * full the oldest entries are evicted until the new one fits.  The zone
  * is found again by name and size on reload and its entries are kept.
  */
@@ -21,6 +21,7 @@
 #include "ngx_http_wapress_module.h"
 #include "ngx_http_wapress_cache.h"
 #include "ngx_http_wapress_cache_int.h"
+#include "ngx_http_wapress_headers.h"
 
 
 #define NGX_HTTP_WAPRESS_CACHE_DEFAULT_VALID  1000
@@ -35,8 +36,6 @@
 
 static ngx_int_t ngx_http_wapress_cache_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
-static void ngx_http_wapress_cache_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static ngx_int_t ngx_http_wapress_cache_cmp(ngx_http_wapress_cache_key_t *ck,
     ngx_http_wapress_cache_node_t *cn);
 static ngx_http_wapress_cache_node_t *ngx_http_wapress_cache_lookup(
@@ -290,6 +289,7 @@ ngx_http_wapress_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_http_wapress_cache_zone_t *ozone = data;
 
     size_t                          len;
+    ngx_uint_t                      n;
     ngx_http_wapress_cache_zone_t  *zone;
 
     zone = shm_zone->data;
@@ -316,8 +316,19 @@ ngx_http_wapress_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     zone->shpool->data = zone->sh;
 
-    ngx_rbtree_init(&zone->sh->rbtree, &zone->sh->sentinel,
-                    ngx_http_wapress_cache_insert_value);
+    /* a bucket per KB of the zone, at least 16 */
+
+    for (n = 16; n < shm_zone->shm.size / 1024; n *= 2) { /* void */ }
+
+    len = n * sizeof(ngx_http_wapress_cache_node_t *);
+
+    zone->sh->buckets = ngx_slab_alloc(zone->shpool, len);
+    if (zone->sh->buckets == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(zone->sh->buckets, len);
+    zone->sh->nbuckets = n;
 
     ngx_queue_init(&zone->sh->lru);
     zone->sh->entries = 0;
@@ -372,7 +383,7 @@ void
 ngx_http_wapress_cache_key(ngx_http_wapress_cache_key_t *ck, uint32_t id,
     ngx_str_t *key, ngx_str_t *field)
 {
-    uint32_t  crc;
+    uint64_t  h;
 
     ck->id = id;
     ck->key = *key;
@@ -389,13 +400,21 @@ ngx_http_wapress_cache_key(ngx_http_wapress_cache_key_t *ck, uint32_t id,
         ck->field.data = (u_char *) "";
     }
 
-    ngx_crc32_init(crc);
-    ngx_crc32_update(&crc, (u_char *) &ck->id, sizeof(uint32_t));
-    ngx_crc32_update(&crc, key->data, key->len);
-    ngx_crc32_update(&crc, field->data, field->len);
-    ngx_crc32_final(crc);
+    /*
+     * the ETag's hash (a fraction of crc32's cost per byte): only the
+     * spread matters, entries with one hash are told apart by cmp()
+     */
 
-    ck->hash = crc;
+    h = ngx_http_wapress_headers_hash(ck->key.data, ck->key.len);
+
+    if (ck->field.len) {
+        h ^= ngx_http_wapress_headers_hash(ck->field.data, ck->field.len)
+             * 0x9e3779b97f4a7c15ULL;
+    }
+
+    h = (h ^ id) * 0xff51afd7ed558ccdULL;
+
+    ck->hash = (uint32_t) (h >> 32);
 }
 
 
@@ -469,6 +488,7 @@ ngx_http_wapress_cache_get(ngx_http_wapress_cache_zone_t *zone,
 
     e->value.data = p;
     e->value.len = cn->value_len;
+    e->hash = cn->hash;
     e->missing = cn->missing;
     e->age = (ngx_msec_t) age;
 
@@ -483,8 +503,8 @@ ngx_http_wapress_cache_get(ngx_http_wapress_cache_zone_t *zone,
 
 void
 ngx_http_wapress_cache_put(ngx_http_wapress_cache_zone_t *zone,
-    ngx_http_wapress_cache_key_t *ck, ngx_str_t *value, ngx_uint_t missing,
-    ngx_msec_t keep)
+    ngx_http_wapress_cache_key_t *ck, ngx_str_t *value, uint64_t hash,
+    ngx_uint_t missing, ngx_msec_t keep)
 {
     size_t                          size;
     u_char                         *p;
@@ -492,7 +512,7 @@ ngx_http_wapress_cache_put(ngx_http_wapress_cache_zone_t *zone,
     ngx_msec_t                      now;
     ngx_queue_t                    *q;
     ngx_http_wapress_cache_sh_t    *sh;
-    ngx_http_wapress_cache_node_t  *cn;
+    ngx_http_wapress_cache_node_t  *cn, **b;
 
     now = ngx_current_msec;
     sh = zone->sh;
@@ -559,10 +579,11 @@ ngx_http_wapress_cache_put(ngx_http_wapress_cache_zone_t *zone,
                    ngx_queue_data(q, ngx_http_wapress_cache_node_t, queue));
     }
 
-    cn->node.key = ck->hash;
+    cn->key_hash = ck->hash;
     cn->fetched = ck->asked ? ck->asked : now;
     cn->expires = now + keep;
     cn->refreshing = 0;
+    cn->hash = hash;
     cn->id = ck->id;
     cn->key_len = (uint32_t) ck->key.len;
     cn->field_len = (uint32_t) ck->field.len;
@@ -577,7 +598,10 @@ ngx_http_wapress_cache_put(ngx_http_wapress_cache_zone_t *zone,
         ngx_memcpy(p, value->data, value->len);
     }
 
-    ngx_rbtree_insert(&sh->rbtree, &cn->node);
+    b = &sh->buckets[ck->hash & (sh->nbuckets - 1)];
+    cn->next = *b;
+    *b = cn;
+
     ngx_queue_insert_head(&sh->lru, &cn->queue);
     sh->entries++;
 
@@ -589,85 +613,20 @@ static ngx_http_wapress_cache_node_t *
 ngx_http_wapress_cache_lookup(ngx_http_wapress_cache_zone_t *zone,
     ngx_http_wapress_cache_key_t *ck)
 {
-    ngx_int_t                       rc;
-    ngx_rbtree_node_t              *node, *sentinel;
     ngx_http_wapress_cache_node_t  *cn;
 
-    node = zone->sh->rbtree.root;
-    sentinel = zone->sh->rbtree.sentinel;
-
-    while (node != sentinel) {
-
-        if (ck->hash < node->key) {
-            node = node->left;
-            continue;
-        }
-
-        if (ck->hash > node->key) {
-            node = node->right;
-            continue;
-        }
-
-        /* ck->hash == node->key */
-
-        cn = (ngx_http_wapress_cache_node_t *) node;
-
-        rc = ngx_http_wapress_cache_cmp(ck, cn);
-
-        if (rc == 0) {
+    for (cn = zone->sh->buckets[ck->hash & (zone->sh->nbuckets - 1)];
+         cn != NULL;
+         cn = cn->next)
+    {
+        if (cn->key_hash == ck->hash
+            && ngx_http_wapress_cache_cmp(ck, cn) == 0)
+        {
             return cn;
         }
-
-        node = (rc < 0) ? node->left : node->right;
     }
 
     return NULL;
-}
-
-
-static void
-ngx_http_wapress_cache_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
-{
-    ngx_rbtree_node_t              **p;
-    ngx_http_wapress_cache_key_t     ck;
-    ngx_http_wapress_cache_node_t   *cn;
-
-    cn = (ngx_http_wapress_cache_node_t *) node;
-
-    ck.hash = (uint32_t) node->key;
-    ck.id = cn->id;
-    ck.key.data = cn->data;
-    ck.key.len = cn->key_len;
-    ck.field.data = cn->data + cn->key_len;
-    ck.field.len = cn->field_len;
-
-    for ( ;; ) {
-
-        if (node->key < temp->key) {
-            p = &temp->left;
-
-        } else if (node->key > temp->key) {
-            p = &temp->right;
-
-        } else { /* node->key == temp->key */
-            p = (ngx_http_wapress_cache_cmp(&ck,
-                     (ngx_http_wapress_cache_node_t *) temp) < 0)
-                ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
 }
 
 
@@ -696,8 +655,19 @@ void
 ngx_http_wapress_cache_free(ngx_http_wapress_cache_zone_t *zone,
     ngx_http_wapress_cache_node_t *cn)
 {
+    ngx_http_wapress_cache_node_t  **p;
+
     ngx_queue_remove(&cn->queue);
-    ngx_rbtree_delete(&zone->sh->rbtree, &cn->node);
+
+    for (p = &zone->sh->buckets[cn->key_hash & (zone->sh->nbuckets - 1)];
+         *p != cn;
+         p = &(*p)->next)
+    {
+        /* void */
+    }
+
+    *p = cn->next;
+
     ngx_slab_free_locked(zone->shpool, cn);
     zone->sh->entries--;
 }

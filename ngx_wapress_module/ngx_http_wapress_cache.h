@@ -61,6 +61,7 @@ typedef struct {
 /* an entry found */
 typedef struct {
     ngx_str_t                        value;      /* rendered, a copy */
+    uint64_t                         hash;       /* its ETag hash, or 0 */
     ngx_msec_t                       age;
     unsigned                         missing:1;  /* Redis said nil */
     unsigned                         refresh:1;  /* the caller refreshes */
@@ -105,13 +106,14 @@ ngx_int_t ngx_http_wapress_cache_get(ngx_http_wapress_cache_zone_t *zone,
     ngx_msec_t swr, ngx_pool_t *pool, ngx_http_wapress_cache_entry_t *e);
 
 /*
- * Stores a reply (value rendered, or missing), replacing the entry; it
+ * Stores a reply (value rendered with its ETag hash, 0 if not computed,
+ * or missing), replacing the entry; it
  * may be dropped after "keep" ms.  Evicts the least recently used
  * entries when the zone is full; a value that cannot fit is not stored.
  */
 void ngx_http_wapress_cache_put(ngx_http_wapress_cache_zone_t *zone,
-    ngx_http_wapress_cache_key_t *ck, ngx_str_t *value, ngx_uint_t missing,
-    ngx_msec_t keep);
+    ngx_http_wapress_cache_key_t *ck, ngx_str_t *value, uint64_t hash,
+    ngx_uint_t missing, ngx_msec_t keep);
 
 /*
  * Invalidation (invalidate=on; _cache_inval.c).  At configuration time a

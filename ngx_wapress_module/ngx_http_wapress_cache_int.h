@@ -29,9 +29,17 @@ typedef struct {
 } ngx_http_wapress_cache_tracker_t;
 
 
+typedef struct ngx_http_wapress_cache_node_s  ngx_http_wapress_cache_node_t;
+
+
 typedef struct {
-    ngx_rbtree_t                     rbtree;
-    ngx_rbtree_node_t                sentinel;
+    /*
+     * the entries by their key's hash: chains, a bucket per KB of the
+     * zone (a lookup touches a bucket and the nodes of its chain, not a
+     * tree's path through a zone of many MB)
+     */
+    ngx_http_wapress_cache_node_t  **buckets;
+    ngx_uint_t                       nbuckets;   /* a power of two */
     ngx_queue_t                      lru;        /* most recent first */
     ngx_uint_t                       entries;    /* for wapress_status */
     ngx_uint_t                       evictions;
@@ -65,12 +73,14 @@ struct ngx_http_wapress_cache_zone_s {
 };
 
 
-typedef struct {
-    ngx_rbtree_node_t                node;       /* node.key: the hash */
+struct ngx_http_wapress_cache_node_s {
+    ngx_http_wapress_cache_node_t   *next;       /* in its bucket */
+    uint32_t                         key_hash;   /* ck->hash */
     ngx_queue_t                      queue;
     ngx_msec_t                       fetched;    /* asked of Redis then */
     ngx_msec_t                       expires;    /* may be dropped after */
     ngx_msec_t                       refreshing; /* a refresh started then */
+    uint64_t                         hash;       /* the value's, ETag */
     uint32_t                         id;
     uint32_t                         key_len;
     uint32_t                         field_len;
@@ -78,7 +88,7 @@ typedef struct {
     unsigned                         missing:1;
     unsigned                         updating:1; /* "refreshing" is set */
     u_char                           data[1];    /* key, field, value */
-} ngx_http_wapress_cache_node_t;
+};
 
 
 /* a key written (or expired, evicted, deleted) at "at" */

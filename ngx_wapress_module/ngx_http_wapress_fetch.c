@@ -347,7 +347,8 @@ ngx_http_wapress_fetch_insert(ngx_rbtree_node_t *temp,
 ngx_uint_t
 ngx_http_wapress_fetch_value(ngx_http_wapress_loc_conf_t *wlcf,
     ngx_uint_t i, ngx_http_wapress_redis_reply_t *reply, ngx_pool_t *pool,
-    ngx_str_t *value, u_char *err, size_t len)
+    ngx_str_t *value, uint64_t *hash, ngx_uint_t *memo, u_char *err,
+    size_t len)
 {
     u_char                       *p;
     ngx_int_t                     rc;
@@ -361,8 +362,8 @@ ngx_http_wapress_fetch_value(ngx_http_wapress_loc_conf_t *wlcf,
 
         rc = ngx_http_wapress_fragment_render(pool, &frag[i],
                                               reply->str.data,
-                                              reply->str.len, value, err,
-                                              len);
+                                              reply->str.len, value, hash,
+                                              memo, err, len);
         if (rc == NGX_OK) {
             return NGX_HTTP_WAPRESS_FETCH_VALUE;
         }

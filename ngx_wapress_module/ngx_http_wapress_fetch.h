@@ -45,12 +45,15 @@ void ngx_http_wapress_fetch_cancel(ngx_http_wapress_wait_t *w);
 
 /*
  * The reply to a lookup of fragment i: a value is rendered into pool
- * (*value); otherwise err (NUL-terminated, at most len bytes) says what
- * went wrong for _BAD and _FAILED.
+ * (*value; with hash, *hash its ETag hash, with memo, *memo whether its
+ * rendering came from the memo: see ngx_http_wapress_fragment_render());
+ * otherwise err (NUL-terminated,
+ * at most len bytes) says what went wrong for _BAD and _FAILED.
  */
 ngx_uint_t ngx_http_wapress_fetch_value(ngx_http_wapress_loc_conf_t *wlcf,
     ngx_uint_t i, ngx_http_wapress_redis_reply_t *reply, ngx_pool_t *pool,
-    ngx_str_t *value, u_char *err, size_t len);
+    ngx_str_t *value, uint64_t *hash, ngx_uint_t *memo, u_char *err,
+    size_t len);
 
 
 #endif /* _NGX_HTTP_WAPRESS_FETCH_H_INCLUDED_ */

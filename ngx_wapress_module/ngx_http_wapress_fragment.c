@@ -21,6 +21,7 @@
 #include "ngx_http_wapress_cache.h"
 #include "ngx_http_wapress_json.h"
 #include "ngx_http_wapress_json_arena.h"
+#include "ngx_http_wapress_headers.h"
 
 
 static ngx_int_t ngx_http_wapress_fragment_template(ngx_pool_t *pool,
@@ -229,8 +230,8 @@ ngx_http_wapress_fragment(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (frag->has_default) {
         rc = ngx_http_wapress_fragment_render(cf->pool, frag, deflt.data,
-                                              deflt.len, &frag->deflt, err,
-                                              sizeof(err));
+                                              deflt.len, &frag->deflt, NULL,
+                                              NULL, err, sizeof(err));
         if (rc == NGX_ERROR) {
             return NGX_CONF_ERROR;
         }
@@ -292,10 +293,12 @@ ngx_http_wapress_fragment_find(ngx_http_wapress_loc_conf_t *wlcf,
 ngx_int_t
 ngx_http_wapress_fragment_render(ngx_pool_t *pool,
     ngx_http_wapress_fragment_t *frag, u_char *value, size_t len,
-    ngx_str_t *out, u_char *err, size_t err_size)
+    ngx_str_t *out, uint64_t *out_hash, ngx_uint_t *memo, u_char *err,
+    size_t err_size)
 {
     size_t      budget;
     uint32_t    hash;
+    uint64_t    html_hash;
     ngx_int_t   rc;
     ngx_str_t   html;
 
@@ -305,24 +308,46 @@ ngx_http_wapress_fragment_render(ngx_pool_t *pool,
             return NGX_ERROR;
         }
 
-        ngx_memcpy(out->data, value, len);
         out->len = len;
+
+        if (out_hash) {
+            /* hashed as it is copied: one pass */
+            *out_hash = ngx_http_wapress_headers_copy(out->data, value, len);
+
+        } else {
+            ngx_memcpy(out->data, value, len);
+        }
 
         return NGX_OK;
     }
 
     budget = frag->memoize ? ngx_http_wapress_fragment_memo_size() : 0;
 
+    if (memo) {
+        *memo = NGX_HTTP_WAPRESS_MEMO_MISS;
+    }
+
     if (budget == 0) {
-        return ngx_http_wapress_fragment_template(pool, frag, value, len,
-                                                  out, err, err_size);
+        rc = ngx_http_wapress_fragment_template(pool, frag, value, len,
+                                                out, err, err_size);
+
+        if (rc == NGX_OK && out_hash) {
+            *out_hash = ngx_http_wapress_headers_hash(out->data, out->len);
+        }
+
+        return rc;
     }
 
     hash = ngx_http_wapress_memo_hash(value, len);
 
-    rc = ngx_http_wapress_memo_find(frag->memo, hash, value, len, &html);
+    rc = ngx_http_wapress_memo_find(frag->memo, hash, value, len, &html,
+                                    &html_hash);
 
     if (rc != NGX_AGAIN) {
+        if (memo) {
+            *memo = NGX_HTTP_WAPRESS_MEMO_HIT;
+        }
+
         ngx_log_debug3(NGX_LOG_DEBUG_HTTP, pool->log, 0,
                        "wapress memo hit: fragment \"%V\"%s, %uz bytes",
                        &frag->name,
@@ -341,6 +366,10 @@ ngx_http_wapress_fragment_render(ngx_pool_t *pool,
         ngx_memcpy(out->data, html.data, html.len);
         out->len = html.len;
 
+        if (out_hash) {
+            *out_hash = html_hash;
+        }
+
         return NGX_OK;
     }
 
@@ -352,16 +381,23 @@ ngx_http_wapress_fragment_render(ngx_pool_t *pool,
                                             err, err_size);
 
     if (rc == NGX_OK) {
-        ngx_http_wapress_memo_store(&frag->memo, hash, value, len, out, 0,
-                                    budget, pool->log);
+        /* hashed once per rendering, for every page that uses it */
+        html_hash = ngx_http_wapress_headers_hash(out->data, out->len);
+
+        if (out_hash) {
+            *out_hash = html_hash;
+        }
+
+        ngx_http_wapress_memo_store(&frag->memo, hash, value, len, out,
+                                    html_hash, 0, budget, pool->log);
 
     } else if (rc == NGX_DECLINED) {
         /* the same bytes fail the same way: not worth trying again */
         html.data = err;
         html.len = ngx_strlen(err);
 
-        ngx_http_wapress_memo_store(&frag->memo, hash, value, len, &html, 1,
-                                    budget, pool->log);
+        ngx_http_wapress_memo_store(&frag->memo, hash, value, len, &html, 0,
+                                    1, budget, pool->log);
     }
 
     return rc;

@@ -37,11 +37,17 @@ ngx_int_t ngx_http_wapress_fragment_find(ngx_http_wapress_loc_conf_t *wlcf,
  * e.g. "invalid JSON: ..." or a rendering larger than the fragment's
  * wapress_fragment_max_size, which stops there), or NGX_ERROR (out of
  * memory).  Renderings, and failures, are remembered by the worker's
- * memo (_memo.c) once the configuration is loaded.
+ * memo (_memo.c) once the configuration is loaded.  With out_hash, the
+ * ETag's hash of out is set too (ngx_http_wapress_headers_hash(): of a
+ * rendering, kept with it in the memo; of html, as it is copied).  With
+ * memo, *memo says whether a json or text value's rendering came from the
+ * memo (NGX_HTTP_WAPRESS_MEMO_HIT) or was made (_MISS; left as it was for
+ * html).
  */
 ngx_int_t ngx_http_wapress_fragment_render(ngx_pool_t *pool,
     ngx_http_wapress_fragment_t *frag, u_char *value, size_t len,
-    ngx_str_t *out, u_char *err, size_t err_size);
+    ngx_str_t *out, uint64_t *out_hash, ngx_uint_t *memo, u_char *err,
+    size_t err_size);
 
 
 #endif /* _NGX_HTTP_WAPRESS_FRAGMENT_H_INCLUDED_ */

@@ -117,6 +117,7 @@ ngx_http_wapress_fresh_lookup(ngx_http_wapress_page_t *page, ngx_uint_t i)
     }
 
     res->value = e.value;
+    res->hash = e.hash;
     res->age = e.age;
     res->state = e.missing ? NGX_HTTP_WAPRESS_MISSING
                            : NGX_HTTP_WAPRESS_FOUND;
@@ -163,6 +164,7 @@ ngx_http_wapress_fresh_stale(ngx_http_wapress_page_t *page, ngx_uint_t i,
     }
 
     res->value = e.value;
+    res->hash = e.hash;
     res->state = e.missing ? NGX_HTTP_WAPRESS_MISSING
                            : NGX_HTTP_WAPRESS_FOUND;
     res->cache = NGX_HTTP_WAPRESS_CACHE_STALE;
@@ -207,7 +209,7 @@ ngx_http_wapress_fresh_left(ngx_http_wapress_page_t *page, ngx_uint_t i)
 void
 ngx_http_wapress_fresh_store(ngx_http_wapress_loc_conf_t *wlcf,
     ngx_uint_t i, ngx_str_t *key, ngx_str_t *field, ngx_str_t *value,
-    ngx_uint_t missing, ngx_msec_t asked)
+    uint64_t hash, ngx_uint_t missing, ngx_msec_t asked)
 {
     ngx_msec_t                     valid, stale;
     ngx_http_wapress_cache_key_t   ck;
@@ -227,7 +229,7 @@ ngx_http_wapress_fresh_store(ngx_http_wapress_loc_conf_t *wlcf,
     /* an invalidation that came after it was asked makes it not fresh */
     ck.asked = asked;
 
-    ngx_http_wapress_cache_put(wlcf->cache->zone, &ck, value, missing,
+    ngx_http_wapress_cache_put(wlcf->cache->zone, &ck, value, hash, missing,
                                ngx_max(valid, stale));
 }
 
@@ -295,6 +297,7 @@ ngx_http_wapress_fresh_refreshed(ngx_http_wapress_redis_reply_t *reply,
 {
     ngx_http_wapress_refresh_t *rf = data;
 
+    uint64_t                      hash;
     ngx_str_t                     value;
     ngx_uint_t                    rc;
     ngx_pool_t                   *pool;
@@ -307,20 +310,23 @@ ngx_http_wapress_fresh_refreshed(ngx_http_wapress_redis_reply_t *reply,
         return;
     }
 
+    hash = 0;
+
     rc = ngx_http_wapress_fetch_value(rf->conf, rf->fragment, reply, pool,
-                                      &value, err, sizeof(err));
+                                      &value, rf->conf->etag ? &hash : NULL,
+                                      NULL, err, sizeof(err));
 
     switch (rc) {
 
     case NGX_HTTP_WAPRESS_FETCH_VALUE:
         ngx_http_wapress_fresh_store(rf->conf, rf->fragment, &rf->key,
-                                     &rf->field, &value, 0, rf->asked);
+                                     &rf->field, &value, hash, 0, rf->asked);
         break;
 
     case NGX_HTTP_WAPRESS_FETCH_NIL:
         ngx_str_null(&value);
         ngx_http_wapress_fresh_store(rf->conf, rf->fragment, &rf->key,
-                                     &rf->field, &value, 1, rf->asked);
+                                     &rf->field, &value, 0, 1, rf->asked);
         break;
 
     default:

@@ -45,10 +45,13 @@ ngx_int_t ngx_http_wapress_fresh_stale(ngx_http_wapress_page_t *page,
 ngx_msec_t ngx_http_wapress_fresh_left(ngx_http_wapress_page_t *page,
     ngx_uint_t i);
 
-/* keeps Redis's answer for fragment i: a rendered value, or a nil */
+/*
+ * keeps Redis's answer for fragment i: a rendered value (and its ETag
+ * hash, 0 if not computed), or a nil
+ */
 void ngx_http_wapress_fresh_store(ngx_http_wapress_loc_conf_t *wlcf,
     ngx_uint_t i, ngx_str_t *key, ngx_str_t *field, ngx_str_t *value,
-    ngx_uint_t missing, ngx_msec_t asked);
+    uint64_t hash, ngx_uint_t missing, ngx_msec_t asked);
 
 
 #endif /* _NGX_HTTP_WAPRESS_FRESH_H_INCLUDED_ */

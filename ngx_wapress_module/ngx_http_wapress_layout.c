@@ -18,6 +18,7 @@
 #include "ngx_http_wapress_handler.h"
 #include "ngx_http_wapress_fragment.h"
 #include "ngx_http_wapress_file.h"
+#include "ngx_http_wapress_headers.h"
 
 
 static ngx_int_t ngx_http_wapress_layout_split(ngx_conf_t *cf,
@@ -139,6 +140,7 @@ ngx_http_wapress_layout_split(ngx_conf_t *cf,
 
         part->text.data = run;
         part->text.len = p - run;
+        part->hash = ngx_http_wapress_headers_hash(run, p - run);
         part->name.data = (u_char *) name;
         part->name.len = len;
         part->line = ngx_http_wapress_line(text->data, p);
@@ -155,6 +157,7 @@ ngx_http_wapress_layout_split(ngx_conf_t *cf,
 
     part->text.data = run;
     part->text.len = last - run;
+    part->hash = ngx_http_wapress_headers_hash(run, last - run);
     ngx_str_null(&part->name);
     part->line = 0;
     part->fragment = 0;

@@ -1,11 +1,12 @@
 
 /*
- * ngx_http_wapress_memo.c: a worker's memo of renderings, one
- * direct-mapped table per fragment: value bytes -> HTML (or the reason
- * the rendering failed).  A slot is chosen by a hash of the value and
- * used only when the whole value is equal, so a hit returns exactly what
- * rendering would.  All the entries of the worker are on one queue in
- * least recently used order and counted in bytes: storing past the
+ * ngx_http_wapress_memo.c: a worker's memo of renderings, one hash
+ * table per fragment: value bytes -> HTML (or the reason the rendering
+ * failed) and the HTML's hash for the ETag.  A slot, chosen by a hash of
+ * the value, holds a chain of entries; an entry is used only when the
+ * whole value is equal, so a hit returns exactly what rendering would.
+ * All the entries of the worker are on one queue in least recently used
+ * order and counted in bytes: storing past the
  * budget (wapress_memo_size) drops the oldest first.  Tables live in the
  * worker (created on first use) and are freed with the cycle; the queue
  * and the count are the process's, so that a table freed with an old
@@ -17,18 +18,23 @@
 #include <ngx_core.h>
 
 #include "ngx_http_wapress_memo.h"
+#include "ngx_http_wapress_headers.h"
 
 
-typedef struct {
+typedef struct ngx_http_wapress_memo_entry_s  ngx_http_wapress_memo_entry_t;
+
+struct ngx_http_wapress_memo_entry_s {
     ngx_queue_t                      queue;      /* the worker's LRU */
+    ngx_http_wapress_memo_entry_t   *next;       /* in its slot's chain */
     ngx_http_wapress_memo_t         *memo;       /* the owner */
+    uint64_t                         html_hash;
     size_t                           size;       /* counted bytes */
     size_t                           len;        /* of the value */
     ngx_str_t                        html;       /* or the reason */
     uint32_t                         hash;
     unsigned                         failed:1;
     u_char                           value[1];   /* value, html */
-} ngx_http_wapress_memo_entry_t;
+};
 
 
 struct ngx_http_wapress_memo_s {
@@ -68,13 +74,13 @@ ngx_http_wapress_memo_hash(u_char *value, size_t len)
         n = sizeof(buf);
     }
 
-    return ngx_murmur_hash2(buf, n);
+    return (uint32_t) (ngx_http_wapress_headers_hash(buf, n) >> 32);
 }
 
 
 ngx_int_t
 ngx_http_wapress_memo_find(ngx_http_wapress_memo_t *memo, uint32_t hash,
-    u_char *value, size_t len, ngx_str_t *html)
+    u_char *value, size_t len, ngx_str_t *html, uint64_t *html_hash)
 {
     ngx_http_wapress_memo_entry_t  *e;
 
@@ -82,13 +88,19 @@ ngx_http_wapress_memo_find(ngx_http_wapress_memo_t *memo, uint32_t hash,
         return NGX_AGAIN;
     }
 
-    e = memo->slots[hash % NGX_HTTP_WAPRESS_MEMO_SLOTS];
-
-    if (e == NULL
-        || e->hash != hash
-        || e->len != len
-        || ngx_memcmp(e->value, value, len) != 0)
+    for (e = memo->slots[hash % NGX_HTTP_WAPRESS_MEMO_SLOTS];
+         e != NULL;
+         e = e->next)
     {
+        if (e->hash == hash
+            && e->len == len
+            && ngx_memcmp(e->value, value, len) == 0)
+        {
+            break;
+        }
+    }
+
+    if (e == NULL) {
         return NGX_AGAIN;
     }
 
@@ -96,6 +108,7 @@ ngx_http_wapress_memo_find(ngx_http_wapress_memo_t *memo, uint32_t hash,
     ngx_queue_insert_head(&ngx_http_wapress_memo_worker.lru, &e->queue);
 
     *html = e->html;
+    *html_hash = e->html_hash;
 
     return e->failed ? NGX_DECLINED : NGX_OK;
 }
@@ -103,8 +116,8 @@ ngx_http_wapress_memo_find(ngx_http_wapress_memo_t *memo, uint32_t hash,
 
 void
 ngx_http_wapress_memo_store(ngx_http_wapress_memo_t **memo, uint32_t hash,
-    u_char *value, size_t len, ngx_str_t *html, ngx_uint_t failed,
-    size_t budget, ngx_log_t *log)
+    u_char *value, size_t len, ngx_str_t *html, uint64_t html_hash,
+    ngx_uint_t failed, size_t budget, ngx_log_t *log)
 {
     size_t                           size;
     ngx_queue_t                     *q;
@@ -145,12 +158,6 @@ ngx_http_wapress_memo_store(ngx_http_wapress_memo_t **memo, uint32_t hash,
         *memo = m;
     }
 
-    slot = &m->slots[hash % NGX_HTTP_WAPRESS_MEMO_SLOTS];
-
-    if (*slot != NULL) {
-        ngx_http_wapress_memo_drop(*slot);
-    }
-
     /* the least recently used make room */
 
     while (w->used + size > budget && !ngx_queue_empty(&w->lru)) {
@@ -164,10 +171,15 @@ ngx_http_wapress_memo_store(ngx_http_wapress_memo_t **memo, uint32_t hash,
         return;
     }
 
+    /* after the drops above, which may have emptied the slot */
+
+    slot = &m->slots[hash % NGX_HTTP_WAPRESS_MEMO_SLOTS];
+
     e->memo = m;
     e->size = size;
     e->len = len;
     e->hash = hash;
+    e->html_hash = html_hash;
     e->failed = failed ? 1 : 0;
     e->html.data = ngx_cpymem(e->value, value, len);
     e->html.len = html->len;
@@ -180,6 +192,7 @@ ngx_http_wapress_memo_store(ngx_http_wapress_memo_t **memo, uint32_t hash,
     ngx_queue_insert_head(&w->lru, &e->queue);
     w->used += size;
 
+    e->next = *slot;
     *slot = e;
 }
 
@@ -189,7 +202,16 @@ ngx_http_wapress_memo_drop(ngx_http_wapress_memo_entry_t *e)
 {
     ngx_http_wapress_memo_t *m = e->memo;
 
-    m->slots[e->hash % NGX_HTTP_WAPRESS_MEMO_SLOTS] = NULL;
+    ngx_http_wapress_memo_entry_t  **pe;
+
+    for (pe = &m->slots[e->hash % NGX_HTTP_WAPRESS_MEMO_SLOTS];
+         *pe != e;
+         pe = &(*pe)->next)
+    {
+        /* void */
+    }
+
+    *pe = e->next;
 
     ngx_queue_remove(&e->queue);
     ngx_http_wapress_memo_worker.used -= e->size;
@@ -206,7 +228,7 @@ ngx_http_wapress_memo_free(void *data)
     ngx_uint_t  i;
 
     for (i = 0; i < NGX_HTTP_WAPRESS_MEMO_SLOTS; i++) {
-        if (m->slots[i] != NULL) {
+        while (m->slots[i] != NULL) {
             ngx_http_wapress_memo_drop(m->slots[i]);
         }
     }

@@ -67,6 +67,7 @@ typedef struct {
     ngx_str_t                        name;       /* empty after the last */
     ngx_uint_t                       line;       /* of the marker */
     ngx_uint_t                       fragment;   /* index, set at merge */
+    uint64_t                         hash;       /* of text, for the ETag */
 } ngx_http_wapress_part_t;
 
 
@@ -160,12 +161,16 @@ typedef struct {
     ngx_str_t                        key;
     ngx_str_t                        field;      /* of HGET, else empty */
     ngx_str_t                        value;      /* rendered */
+    uint64_t                         hash;       /* of value, for the ETag;
+                                                    0: not computed yet */
     ngx_msec_t                       asked;      /* when */
     ngx_uint_t                       state;      /* NGX_HTTP_WAPRESS_* */
     ngx_uint_t                       cache;      /* ..._WAPRESS_CACHE_* */
     ngx_msec_t                       age;        /* of a copy from the
                                                     cache */
     ngx_uint_t                       error;      /* ..._STATS_ERR_* */
+    ngx_uint_t                       memo;       /* ..._MEMO_*: how its
+                                                    rendering went */
 } ngx_http_wapress_result_t;
 
 

@@ -335,6 +335,7 @@ ngx_http_wapress_page_reply(ngx_http_wapress_redis_reply_t *reply,
 {
     ngx_http_wapress_result_t *res = data;
 
+    uint64_t                  hash;
     ngx_str_t                 value;
     ngx_uint_t                i, rc;
     ngx_http_wapress_page_t  *page;
@@ -344,25 +345,32 @@ ngx_http_wapress_page_reply(ngx_http_wapress_redis_reply_t *reply,
     i = res - page->results;
 
     page->waiting--;
+    hash = 0;
+
+    /* the ETag's hash: taken as the value is made (a layout's page) */
 
     rc = ngx_http_wapress_fetch_value(page->conf, i, reply,
-                                      page->request->pool, &value, err,
-                                      sizeof(err));
+                                      page->request->pool, &value,
+                                      (page->filter == NULL
+                                       && page->conf->etag) ? &hash : NULL,
+                                      &res->memo, err, sizeof(err));
 
     switch (rc) {
 
     case NGX_HTTP_WAPRESS_FETCH_VALUE:
         res->value = value;
+        res->hash = hash;
         res->state = NGX_HTTP_WAPRESS_FOUND;
         ngx_http_wapress_fresh_store(page->conf, i, &res->key, &res->field,
-                                     &res->value, 0, res->asked);
+                                     &res->value, hash, 0, res->asked);
         break;
 
     case NGX_HTTP_WAPRESS_FETCH_NIL:
         res->state = NGX_HTTP_WAPRESS_MISSING;
         ngx_str_null(&res->value);
+        res->hash = 0;
         ngx_http_wapress_fresh_store(page->conf, i, &res->key, &res->field,
-                                     &res->value, 1, res->asked);
+                                     &res->value, 0, 1, res->asked);
         ngx_http_wapress_page_log(page, i, "not found");
         break;
 

@@ -484,6 +484,11 @@ ngx_http_wapress_stats_done(void *data)
             (void) ngx_atomic_fetch_add(&f[NGX_HTTP_WAPRESS_STATS_DEFAULT], 1);
         }
 
+        if (res->memo != NGX_HTTP_WAPRESS_MEMO_NONE) {
+            (void) ngx_atomic_fetch_add(
+                           &f[NGX_HTTP_WAPRESS_STATS_MEMO + res->memo - 1], 1);
+        }
+
         if (sl->zone
             && (res->cache == NGX_HTTP_WAPRESS_CACHE_STALE
                 || res->cache == NGX_HTTP_WAPRESS_CACHE_UPDATING))

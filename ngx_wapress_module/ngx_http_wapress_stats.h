@@ -94,8 +94,13 @@ struct ngx_http_wapress_stats_conf_s {
 #define NGX_HTTP_WAPRESS_STATS_ERROR           5
 #define NGX_HTTP_WAPRESS_STATS_NRESULT         6
 #define NGX_HTTP_WAPRESS_STATS_DEFAULT         6   /* then the causes */
-#define NGX_HTTP_WAPRESS_STATS_NFRAGMENT                                      \
+/*
+ * then renderings from the memo, at + NGX_HTTP_WAPRESS_MEMO_HIT - 1, and
+ * made anew, at + NGX_HTTP_WAPRESS_MEMO_MISS - 1
+ */
+#define NGX_HTTP_WAPRESS_STATS_MEMO                                           \
     (NGX_HTTP_WAPRESS_STATS_NRESULT + 1 + NGX_HTTP_WAPRESS_STATS_NERR)
+#define NGX_HTTP_WAPRESS_STATS_NFRAGMENT  (NGX_HTTP_WAPRESS_STATS_MEMO + 2)
 
 /* counters of a Redis server */
 #define NGX_HTTP_WAPRESS_STATS_R_CONNECTS      0

@@ -320,7 +320,7 @@ ngx_http_wapress_status_pages(ngx_http_wapress_status_out_t *o,
         }
     }
 
-    for (j = 0; j < 3; j++) {
+    for (j = 0; j < 4; j++) {
 
         if (j == 0
             && ngx_http_wapress_status_family(o, "wapress_fragments_total",
@@ -344,6 +344,16 @@ ngx_http_wapress_status_pages(ngx_http_wapress_status_out_t *o,
             && ngx_http_wapress_status_family(o,
                    "wapress_fragment_errors_total", "counter",
                    "Fragments that failed, by cause.")
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (j == 3
+            && ngx_http_wapress_status_family(o,
+                   "wapress_fragment_renderings_total", "counter",
+                   "Values of json and text fragments read from Redis, by "
+                   "whether the worker's memo had their rendering.")
                != NGX_OK)
         {
             return NGX_ERROR;
@@ -392,7 +402,10 @@ ngx_http_wapress_status_pages(ngx_http_wapress_status_out_t *o,
 }
 
 
-/* one fragment's lines: by result (j == 0) or by cause (j == 2) */
+/*
+ * one fragment's lines: by result (j == 0), by cause (j == 2) or by the
+ * memo's answer (j == 3)
+ */
 
 static ngx_int_t
 ngx_http_wapress_status_fragment(ngx_http_wapress_status_out_t *o,
@@ -407,6 +420,22 @@ ngx_http_wapress_status_fragment(ngx_http_wapress_status_out_t *o,
                     "wapress_fragments_total{server=\"%V\",location=\"%V\","
                     "fragment=\"%V\",result=\"%s\"} %uA\n", server, location,
                     name, ngx_http_wapress_status_results[k], f[k])
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+        }
+
+        return NGX_OK;
+    }
+
+    if (j == 3) {
+        for (k = 0; k < 2; k++) {
+            if (ngx_http_wapress_status_printf(o,
+                    "wapress_fragment_renderings_total{server=\"%V\","
+                    "location=\"%V\",fragment=\"%V\",memo=\"%s\"} %uA\n",
+                    server, location, name, k ? "miss" : "hit",
+                    f[NGX_HTTP_WAPRESS_STATS_MEMO + k])
                 != NGX_OK)
             {
                 return NGX_ERROR;

@@ -77,6 +77,7 @@ ngx_http_wapress_status_json_locations(ngx_http_wapress_stats_conf_t *scf)
 {
     ngx_uint_t                      i, j, k;
     json_t                         *list, *loc, *obj, *frags, *fr, *errs;
+    json_t                         *memo;
     ngx_atomic_t                   *c, *f;
     ngx_http_wapress_fragment_t    *frag;
     ngx_http_wapress_stats_loc_t  **sl;
@@ -140,6 +141,19 @@ ngx_http_wapress_status_json_locations(ngx_http_wapress_stats_conf_t *scf)
                 || ngx_http_wapress_status_set(fr, "defaults",
                        json_integer(f[NGX_HTTP_WAPRESS_STATS_DEFAULT])) != 0
                 || ngx_http_wapress_status_set(fr, "errors", errs) != 0)
+            {
+                goto failed;
+            }
+
+            /* renderings: from the memo, made anew */
+
+            memo = json_object();
+
+            if (ngx_http_wapress_status_set(fr, "memo", memo) != 0
+                || ngx_http_wapress_status_set(memo, "hit",
+                       json_integer(f[NGX_HTTP_WAPRESS_STATS_MEMO])) != 0
+                || ngx_http_wapress_status_set(memo, "miss",
+                       json_integer(f[NGX_HTTP_WAPRESS_STATS_MEMO + 1])) != 0)
             {
                 goto failed;
             }

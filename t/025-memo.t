@@ -1,6 +1,7 @@
 # A worker remembers the renderings of json and text fragments by their
 # value's bytes: the same value renders from memory, a changed value (of
-# the same length, with the same first and last 32 bytes) renders anew.
+# the same length, with the same first and last 32 bytes) renders anew,
+# and both are then held (a slot of the table is a chain).
 # The memo is observed through its debug lines ("wapress memo hit" and
 # "wapress memo miss"; a block without a config reuses the running nginx
 # and sees the log since it started): with the memo off
@@ -88,7 +89,7 @@ wapress memo miss
 
 
 
-=== TEST 4: and back
+=== TEST 4: and back: both values are held (a slot is a chain)
 --- init
 t::WapressTest::redis('SET', 't025:j', qq{{"a":"$main::Pad","n":1,"z":"$main::Pad"}});
 --- request
@@ -100,7 +101,7 @@ GET /t
 wapress memo miss
 wapress memo hit
 wapress memo miss
-wapress memo miss
+wapress memo hit
 
 
 

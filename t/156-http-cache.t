@@ -1,5 +1,8 @@
 # HTTP caching of the assembled page: a strong ETag from the page's bytes
-# (wapress_etag, on by default) with If-None-Match answered 304; optional
+# (wapress_etag, on by default) with If-None-Match answered 304; it is made
+# of each part's hash, taken once per value (read from Redis, rendered,
+# kept with the memo's and the cache's entries), so the same bytes by any
+# path (Redis, memo, cache) give the same ETag; optional
 # Cache-Control: max-age from the fragments' remaining freshness
 # (wapress_cache_control) and Surrogate-Key with the page's Redis keys
 # (wapress_surrogate_key).  Filter mode sets none of them.
@@ -16,6 +19,8 @@ plan 'no_plan';
 our $UserFiles = <<'_EOF_';
 >>> two.html
 [<!--# wapress fragment="x" -->|<!--# wapress fragment="y" -->]
+>>> n.mustache
+n={{n}}
 _EOF_
 
 our $Config = <<'_EOC_';
@@ -49,6 +54,19 @@ our $Config = <<'_EOC_';
         wapress_fragment y "t156:a b" field=g default=none;
     }
 
+    location = /e {
+        wapress_layout ../html/two.html;
+        wapress_fragment x t156:e;
+        wapress_fragment y t156:j template=../html/n.mustache;
+    }
+
+    location = /ec {
+        wapress_cache zone=t156:1m valid=60s;
+        wapress_layout ../html/two.html;
+        wapress_fragment x t156:e;
+        wapress_fragment y t156:j template=../html/n.mustache;
+    }
+
     location = /upstream {
         default_type text/html;
         add_header ETag '"up"';
@@ -79,9 +97,19 @@ sub get {
 }
 
 sub etag {
-    my $resp = get('/p');
+    my $resp = get($_[0] // '/p');
     return $resp =~ /^ETag: (\S+)\r$/m ? $1 : '';
 }
+
+# the body and the ETag of one GET
+sub page {
+    my $resp = get($_[0]);
+    my ($head, $body) = split /\r\n\r\n/, $resp, 2;
+    return ($body // '', $head =~ /^ETag: ("wp-[0-9a-f]{16}")\r?$/m ? $1
+                                                                   : '');
+}
+
+our %Seen;
 
 add_block_preprocessor(sub {
     my $block = shift;
@@ -195,3 +223,72 @@ GET /f
 ETag:
 --- response_body chomp
 [two]
+
+
+
+=== TEST 10: a copy from the cache has the ETag of the same bytes from Redis
+--- init
+t::WapressTest::redis('SET', 't156:e', 'alpha');
+t::WapressTest::redis('SET', 't156:j', '{"n":1}');
+my ($b1, $e1) = main::page('/e');
+Test::More::is($b1, "[alpha|n=1\n]\n", "from Redis");
+my ($b2, $e2) = main::page('/ec');
+Test::More::is($b2, $b1, "kept in the cache");
+Test::More::is($e2, $e1, "the same ETag");
+t::WapressTest::redis('SET', 't156:e', 'beta');
+my ($b3, $e3) = main::page('/ec');
+Test::More::is($b3, $b1, "the cache's copy, Redis not asked");
+Test::More::is($e3, $e1, "its ETag is still the copy's");
+my ($b4, $e4) = main::page('/e');
+Test::More::is($b4, "[beta|n=1\n]\n", "Redis's new value");
+Test::More::isnt($e4, $e1, "another ETag");
+$main::Seen{beta1} = $e4;
+--- request
+GET /e
+--- response_body
+[beta|n=1
+]
+
+
+
+=== TEST 11: a rendering from the memo has the ETag of the same rendering made anew
+--- init
+t::WapressTest::redis('SET', 't156:j', '{"n":2}');
+my ($b1, $e1) = main::page('/e');
+Test::More::is($b1, "[beta|n=2\n]\n", "rendered");
+Test::More::isnt($e1, $main::Seen{beta1}, "another ETag");
+my ($b2, $e2) = main::page('/e');
+Test::More::is($e2, $e1, "from the memo: the same ETag");
+t::WapressTest::redis('SET', 't156:j', '{"n":1}');
+my ($b3, $e3) = main::page('/e');
+Test::More::is($b3, "[beta|n=1\n]\n", "the first value again");
+Test::More::is($e3, $main::Seen{beta1}, "its first ETag");
+t::WapressTest::redis('SET', 't156:j', '{"n" : 1}');
+my ($b4, $e4) = main::page('/e');
+Test::More::is($b4, $b3, "another value, the same rendering");
+Test::More::is($e4, $e3, "the same bytes: the same ETag");
+--- request
+GET /e
+--- response_body
+[beta|n=1
+]
+
+
+
+=== TEST 12: one byte changed in a long value: another ETag
+--- init
+my $v = 'a' x 5000;
+t::WapressTest::redis('SET', 't156:e', $v);
+my ($b1, $e1) = main::page('/e');
+substr($v, 2500, 1) = 'b';
+t::WapressTest::redis('SET', 't156:e', $v);
+my ($b2, $e2) = main::page('/e');
+Test::More::isnt($b2, $b1, "another page");
+Test::More::isnt($e2, $e1, "another ETag");
+substr($v, 2500, 1) = 'a';
+t::WapressTest::redis('SET', 't156:e', $v);
+my ($b3, $e3) = main::page('/e');
+Test::More::is($e3, $e1, "the first value: its ETag");
+--- request
+GET /e
+--- response_body_like: ^\[a+\|n=1

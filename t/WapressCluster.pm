@@ -66,11 +66,14 @@ sub cluster_start {
         remove_tree("$ENV{TEST_NGINX_REDIS_DIR}/private-$port");
         cluster_node_start($port);
     }
-    my $nodes = join ' ', map { "127.0.0.1:$_" } @ports;
-    my $out = `redis-cli --cluster create $nodes --cluster-replicas 1 \
-               --cluster-yes 2>&1`;
-    die "redis-cli --cluster create failed:\n$out" if $? != 0
-        || $out !~ /All 16384 slots covered/;
+    my $cmd = 'redis-cli --cluster create '
+        . join(' ', map { "127.0.0.1:$_" } @ports)
+        . ' --cluster-replicas 1 --cluster-yes </dev/null 2>&1';
+    my $out = `$cmd`;
+    if ($? != 0 || $out !~ /All 16384 slots covered/) {
+        cluster_stop(@ports);
+        die "redis-cli --cluster create failed:\n$out";
+    }
     cluster_wait_ok(20, @ports);
     cluster_poll {
         my @n = @{ cluster_nodes($ports[0]) };

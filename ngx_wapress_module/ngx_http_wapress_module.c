@@ -351,6 +351,15 @@ ngx_http_wapress_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     if (conf->cache != NULL && conf->cache->invalidate
+        && conf->fragments != NULL && conf->redis->cluster != NULL)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalidate=on is not supported with "
+                           "wapress_redis cluster yet");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->cache != NULL && conf->cache->invalidate
         && conf->fragments != NULL
         && ngx_http_wapress_track_conf(cf, conf) != NGX_OK)
     {
@@ -384,8 +393,7 @@ ngx_http_wapress_init_process(ngx_cycle_t *cycle)
                                                ngx_http_wapress_module);
 
     if (wmcf != NULL
-        && ngx_http_wapress_redis_sentinel_init_process(&wmcf->servers)
-           != NGX_OK)
+        && ngx_http_wapress_redis_init_process(&wmcf->servers) != NGX_OK)
     {
         return NGX_ERROR;
     }

@@ -119,6 +119,12 @@ ngx_http_wapress_redis_conn_get(ngx_http_wapress_redis_conn_t *conn,
         return NULL;
     }
 
+    if (srv->cluster) {
+        /* only its nodes' servers connect */
+        *err = "a Redis Cluster has no connection of its own";
+        return NULL;
+    }
+
     if (srv->sentinel
         && ngx_http_wapress_redis_sentinel_addr(conn, NULL, NULL) != NGX_OK)
     {
@@ -346,6 +352,20 @@ ngx_http_wapress_redis_setup(ngx_http_wapress_redis_link_t *link)
         if (redisAsyncCommandArgv(link->ac,
                                   ngx_http_wapress_redis_setup_reply,
                                   "ROLE", 1, argv, argvlen)
+            == REDIS_OK)
+        {
+            link->setup++;
+        }
+    }
+
+    if (srv->readonly) {
+        /* a cluster's replica serves reads (harmless on a primary) */
+        argv[0] = "READONLY";
+        argvlen[0] = sizeof("READONLY") - 1;
+
+        if (redisAsyncCommandArgv(link->ac,
+                                  ngx_http_wapress_redis_setup_reply,
+                                  "READONLY", 1, argv, argvlen)
             == REDIS_OK)
         {
             link->setup++;
@@ -724,6 +744,13 @@ ngx_http_wapress_redis_ev_cleanup(void *data)
         conn->lost = 0;
     }
 
+    if (conn->server->parent && conn == conn->server->conn
+        && !conn->exiting)
+    {
+        /* a cluster node's: the map may have changed */
+        ngx_http_wapress_redis_cluster_lost(conn);
+    }
+
     link->ac = NULL;
     link->dead = 1;
 
@@ -820,7 +847,35 @@ ngx_http_wapress_redis_cleanup(ngx_array_t *servers)
         if (sp[i]->sentinel) {
             ngx_http_wapress_redis_sentinel_cleanup(sp[i]);
         }
+
+        if (sp[i]->cluster) {
+            ngx_http_wapress_redis_cluster_cleanup(sp[i]);
+        }
     }
+}
+
+
+ngx_int_t
+ngx_http_wapress_redis_init_process(ngx_array_t *servers)
+{
+    ngx_uint_t                         i;
+    ngx_http_wapress_redis_server_t  **sp;
+
+    if (ngx_http_wapress_redis_sentinel_init_process(servers) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    sp = servers->elts;
+
+    for (i = 0; i < servers->nelts; i++) {
+        if (sp[i]->cluster
+            && ngx_http_wapress_redis_cluster_init_process(sp[i]) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 

@@ -20,9 +20,13 @@
 typedef struct ngx_http_wapress_redis_conn_s  ngx_http_wapress_redis_conn_t;
 typedef struct ngx_http_wapress_redis_sentinel_s
     ngx_http_wapress_redis_sentinel_t;
+typedef struct ngx_http_wapress_redis_cluster_s
+    ngx_http_wapress_redis_cluster_t;
+typedef struct ngx_http_wapress_redis_server_s
+    ngx_http_wapress_redis_server_t;
 
 
-typedef struct {
+struct ngx_http_wapress_redis_server_s {
     ngx_str_t                        name;       /* as configured, for logs */
     ngx_str_t                        host;       /* IP literal, NUL-terminated;
                                                     empty for unix sockets */
@@ -48,7 +52,23 @@ typedef struct {
      * NULL for "wapress_redis ADDRESS".
      */
     ngx_http_wapress_redis_sentinel_t  *sentinel;
-} ngx_http_wapress_redis_server_t;
+
+    /*
+     * "wapress_redis cluster ...": the slot map says which node a key's
+     * command goes to; host, port and unix_path are then unused.  NULL
+     * for the other forms.
+     */
+    ngx_http_wapress_redis_cluster_t   *cluster;
+
+    /*
+     * a cluster node's server (per worker, made by the layer): the
+     * cluster's server, whose counters its connection's events go to
+     */
+    ngx_http_wapress_redis_server_t    *parent;
+
+    /* a cluster node's connection says READONLY (read=replica) */
+    unsigned                            readonly:1;
+};
 
 
 /* reply types */
@@ -182,6 +202,12 @@ void ngx_http_wapress_redis_use(ngx_http_wapress_redis_server_t *srv,
  * where its primary is and subscribes to their +switch-master
  */
 ngx_int_t ngx_http_wapress_redis_sentinel_init_process(ngx_array_t *servers);
+
+/*
+ * init_process: the above, and every "wapress_redis cluster" server asks
+ * its seed nodes for the slot map
+ */
+ngx_int_t ngx_http_wapress_redis_init_process(ngx_array_t *servers);
 
 /* exit_process: frees every connection of this worker */
 void ngx_http_wapress_redis_cleanup(ngx_array_t *servers);

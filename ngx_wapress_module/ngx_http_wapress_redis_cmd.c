@@ -35,26 +35,14 @@
 #define NGX_HTTP_WAPRESS_REDIS_CMD_ELTS      16
 
 
-struct ngx_http_wapress_redis_cmd_s {
-    ngx_queue_t                         queue;      /* conn->flight or
-                                                       conn->waiting */
-    ngx_http_wapress_redis_conn_t      *conn;
-    ngx_http_wapress_redis_handler_pt   handler;
-    void                               *data;
-    size_t                              max_size;
-    size_t                              too_large;  /* announced length */
-    ngx_msec_t                          sent;
-    size_t                              len;        /* of the RESP bytes */
-    u_char                             *resp;       /* follow the struct */
-    unsigned                            cancelled:1;
-    unsigned                            waiting:1;
-};
-
-
 static ngx_int_t ngx_http_wapress_redis_cmd_write(
     ngx_http_wapress_redis_conn_t *conn, redisAsyncContext *ac,
     ngx_http_wapress_redis_cmd_t *cmd);
 static u_char *ngx_http_wapress_redis_cmd_arg(u_char *p, ngx_str_t *arg);
+static ngx_int_t ngx_http_wapress_redis_cmd_fallback(
+    ngx_http_wapress_redis_cmd_t *cmd, redisReply *reply);
+static void ngx_http_wapress_redis_cmd_asking(redisAsyncContext *ac, void *r,
+    void *privdata);
 static void ngx_http_wapress_redis_cmd_reply(redisAsyncContext *ac, void *r,
     void *privdata);
 static void ngx_http_wapress_redis_cmd_failed(
@@ -74,15 +62,27 @@ ngx_http_wapress_redis_send(ngx_http_wapress_redis_server_t *srv,
 {
     size_t                          len;
     u_char                         *p;
-    ngx_uint_t                      i;
+    ngx_uint_t                      i, slot, replica;
     redisAsyncContext              *ac;
     ngx_http_wapress_redis_cmd_t   *cmd;
     ngx_http_wapress_redis_conn_t  *conn;
 
     ac = NULL;
     conn = NULL;
+    slot = NGX_HTTP_WAPRESS_REDIS_NO_SLOT;
+    replica = 0;
 
-    if (srv->sentinel) {
+    if (srv->cluster) {
+        /* the key's slot: its node's connection (or a replica's) */
+        ac = ngx_http_wapress_redis_cluster_route(srv, argv, argc,
+                                                  connect_timeout, log,
+                                                  &conn, &slot, &replica,
+                                                  err);
+        if (ac == NULL) {
+            return NULL;
+        }
+
+    } else if (srv->sentinel) {
         /* read=replica: a read may go to a replica's connection */
         ac = ngx_http_wapress_redis_sentinel_route(srv, argv, argc,
                                                    connect_timeout, log,
@@ -97,6 +97,8 @@ ngx_http_wapress_redis_send(ngx_http_wapress_redis_server_t *srv,
 
         conn = srv->conn;
     }
+
+    replica = replica || conn->replica;
 
     if (conn->nwaiting >= NGX_HTTP_WAPRESS_REDIS_MAX_WAITING) {
         p = ngx_snprintf(conn->err, NGX_HTTP_WAPRESS_REDIS_ERRSTR_LEN - 1,
@@ -126,6 +128,9 @@ ngx_http_wapress_redis_send(ngx_http_wapress_redis_server_t *srv,
     cmd->handler = handler;
     cmd->data = data;
     cmd->max_size = max_size;
+    cmd->connect_timeout = connect_timeout;
+    cmd->slot = slot;
+    cmd->replica = replica;
     cmd->resp = (u_char *) &cmd[1];
 
     p = ngx_sprintf(cmd->resp, "*%ui\r\n", argc);
@@ -150,7 +155,7 @@ ngx_http_wapress_redis_send(ngx_http_wapress_redis_server_t *srv,
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
                    "wapress redis %V: command waits, %ui in flight",
-                   &srv->name, conn->nflight);
+                   &conn->server->name, conn->nflight);
 
     cmd->waiting = 1;
     ngx_queue_insert_tail(&conn->waiting, &cmd->queue);
@@ -176,6 +181,109 @@ ngx_http_wapress_redis_cmd_write(ngx_http_wapress_redis_conn_t *conn,
 
     ngx_queue_insert_tail(&conn->flight, &cmd->queue);
     conn->nflight++;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_wapress_redis_cmd_resend(ngx_http_wapress_redis_conn_t *conn,
+    redisAsyncContext *ac, ngx_http_wapress_redis_cmd_t *cmd,
+    ngx_uint_t asking)
+{
+    cmd->conn = conn;
+
+    if (asking) {
+        /* ASKING and the command must be adjacent: no waiting for it */
+
+        if (redisAsyncCommand(ac, ngx_http_wapress_redis_cmd_asking, NULL,
+                              "ASKING")
+            != REDIS_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        return ngx_http_wapress_redis_cmd_write(conn, ac, cmd);
+    }
+
+    if (conn->nflight < NGX_HTTP_WAPRESS_REDIS_MAX_FLIGHT
+        && ngx_queue_empty(&conn->waiting))
+    {
+        return ngx_http_wapress_redis_cmd_write(conn, ac, cmd);
+    }
+
+    /* may go past MAX_WAITING by the redirected ones: bounded by them */
+
+    cmd->waiting = 1;
+    ngx_queue_insert_tail(&conn->waiting, &cmd->queue);
+    conn->nwaiting++;
+
+    return NGX_OK;
+}
+
+
+/* ASKING's reply: nothing to do (an error shows in the command's) */
+
+static void
+ngx_http_wapress_redis_cmd_asking(redisAsyncContext *ac, void *r,
+    void *privdata)
+{
+}
+
+
+/*
+ * A read on a replica that failed (lost, dropped, or an error other than
+ * a redirect) goes once to the primary: the Sentinel server's own
+ * connection, or the cluster slot's primary.  NGX_OK: re-sent.
+ */
+
+static ngx_int_t
+ngx_http_wapress_redis_cmd_fallback(ngx_http_wapress_redis_cmd_t *cmd,
+    redisReply *reply)
+{
+    const char                       *err;
+    redisAsyncContext                *ac;
+    ngx_http_wapress_redis_conn_t    *conn;
+    ngx_http_wapress_redis_server_t  *srv;
+
+    if (!cmd->replica || cmd->fellback || cmd->too_large) {
+        return NGX_DECLINED;
+    }
+
+    if (reply != NULL
+        && (reply->type != REDIS_REPLY_ERROR
+            || (reply->len > 6 && ngx_strncmp(reply->str, "MOVED ", 6) == 0)
+            || (reply->len > 4 && ngx_strncmp(reply->str, "ASK ", 4) == 0)))
+    {
+        return NGX_DECLINED;
+    }
+
+    srv = cmd->conn->server;
+
+    if (srv->parent) {
+        ac = ngx_http_wapress_redis_cluster_primary(cmd, &conn);
+
+    } else {
+        ac = ngx_http_wapress_redis_get(srv, cmd->connect_timeout,
+                                        ngx_cycle->log, &err);
+        conn = srv->conn;
+    }
+
+    if (ac == NULL || conn == cmd->conn) {
+        return NGX_DECLINED;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "wapress redis %V: a read failed on a replica (%s), "
+                   "sent to the primary", &srv->name,
+                   reply ? "error" : "no reply");
+
+    cmd->replica = 0;
+    cmd->fellback = 1;
+
+    if (ngx_http_wapress_redis_cmd_resend(conn, ac, cmd, 0) != NGX_OK) {
+        return NGX_DECLINED;
+    }
 
     return NGX_OK;
 }
@@ -378,6 +486,21 @@ ngx_http_wapress_redis_cmd_reply(redisAsyncContext *ac, void *r,
 
     if (cmd->cancelled) {
         ngx_free(cmd);
+        goto flush;
+    }
+
+    /* a cluster's redirect, or a replica's failed read: sent again */
+
+    if (reply != NULL && reply->type == REDIS_REPLY_ERROR
+        && conn->server->parent != NULL
+        && ngx_http_wapress_redis_cluster_redirect(cmd, reply) == NGX_OK)
+    {
+        goto flush;
+    }
+
+    if (cmd->replica
+        && ngx_http_wapress_redis_cmd_fallback(cmd, reply) == NGX_OK)
+    {
         goto flush;
     }
 

@@ -109,6 +109,14 @@ ngx_http_wapress_redis_parse(ngx_conf_t *cf, ngx_str_t *args,
                                                      servers, srv);
     }
 
+    if (args[0].len == sizeof("cluster") - 1
+        && ngx_strncmp(args[0].data, "cluster", args[0].len) == 0)
+    {
+        /* "cluster HOST:PORT ... [read=...]": _redis_cluster_conf.c */
+        return ngx_http_wapress_redis_cluster_parse(cf, args, nargs,
+                                                    servers, srv);
+    }
+
     db = NGX_CONF_UNSET;
     ngx_str_null(&user);
     ngx_str_null(&password);
@@ -204,6 +212,7 @@ ngx_http_wapress_redis_parse(ngx_conf_t *cf, ngx_str_t *args,
             && s->unix_path.len == tmp.unix_path.len
             && s->user.len == tmp.user.len
             && s->sentinel == NULL
+            && s->cluster == NULL
             && s->password.len == tmp.password.len
             && ngx_memcmp(s->host.data, tmp.host.data, tmp.host.len) == 0
             && ngx_memcmp(s->unix_path.data, tmp.unix_path.data,

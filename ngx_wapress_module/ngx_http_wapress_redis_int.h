@@ -40,6 +40,9 @@
 /* a read buffer that grew past this is given back once it is empty */
 #define NGX_HTTP_WAPRESS_REDIS_READ_BUF      (64 * 1024)
 
+/* a command that has no key, or not a cluster's: no slot */
+#define NGX_HTTP_WAPRESS_REDIS_NO_SLOT       0xffff
+
 /* the watchdog's threshold when no location gave a wapress_redis_timeout */
 #define NGX_HTTP_WAPRESS_REDIS_STALL         3000
 
@@ -165,6 +168,39 @@ void ngx_http_wapress_redis_event_detach(ngx_http_wapress_redis_link_t *link);
 
 /* _redis_cmd.c */
 
+/* a command, from _send() until its handler ran or it was cancelled */
+struct ngx_http_wapress_redis_cmd_s {
+    ngx_queue_t                         queue;      /* conn->flight or
+                                                       conn->waiting */
+    ngx_http_wapress_redis_conn_t      *conn;
+    ngx_http_wapress_redis_handler_pt   handler;
+    void                               *data;
+    size_t                              max_size;
+    size_t                              too_large;  /* announced length */
+    ngx_msec_t                          sent;
+    ngx_msec_t                          connect_timeout;
+    ngx_uint_t                          slot;       /* a cluster's, or
+                                                       _CLUSTER_NONE */
+    ngx_uint_t                          redirects;  /* MOVED, ASK */
+    size_t                              len;        /* of the RESP bytes */
+    u_char                             *resp;       /* follow the struct */
+    unsigned                            cancelled:1;
+    unsigned                            waiting:1;
+    unsigned                            replica:1;  /* a read on a replica */
+    unsigned                            fellback:1; /* re-sent to the
+                                                       primary */
+};
+
+/*
+ * The command goes (again) to "conn": written at once if the cap allows
+ * and nothing waits, else it waits.  With "asking", ASKING is written
+ * right before it, bypassing the waiting ones (a redirect: bounded by
+ * _CLUSTER_REDIRECTS per command).  NGX_ERROR: the context is closing.
+ */
+ngx_int_t ngx_http_wapress_redis_cmd_resend(
+    ngx_http_wapress_redis_conn_t *conn, redisAsyncContext *ac,
+    ngx_http_wapress_redis_cmd_t *cmd, ngx_uint_t asking);
+
 /* the largest reply the oldest command due may read (0: no limit) */
 size_t ngx_http_wapress_redis_cmd_limit(ngx_http_wapress_redis_conn_t *conn,
     redisAsyncContext *ac);
@@ -189,7 +225,9 @@ void ngx_http_wapress_redis_cmd_fail_waiting(
  */
 #define ngx_http_wapress_redis_stats(conn, event, value)                     \
     if ((conn) == (conn)->server->conn) {                                     \
-        ngx_http_wapress_stats_redis((conn)->server, event, value);           \
+        ngx_http_wapress_stats_redis((conn)->server->parent                   \
+                                     ? (conn)->server->parent                 \
+                                     : (conn)->server, event, value);         \
     }
 
 
@@ -236,6 +274,39 @@ redisAsyncContext *ngx_http_wapress_redis_sentinel_route(
     ngx_msec_t connect_timeout, ngx_log_t *log,
     ngx_http_wapress_redis_conn_t **conn);
 void ngx_http_wapress_redis_sentinel_cleanup(
+    ngx_http_wapress_redis_server_t *srv);
+
+
+/*
+ * _redis_cluster*.c, the hooks of "wapress_redis cluster" in the layer:
+ *
+ * _parse(): the directive's form "cluster HOST:PORT ... [read=...]";
+ * _init_process(): the worker's node table and slot map, asked for;
+ * _route(): the connection of a command (argv[1], its key, gives the
+ * slot, *slot; a read on a replica sets *replica), NULL with *err set;
+ * _redirect(): an error reply: MOVED or ASK re-sends the command and
+ * returns NGX_OK, else NGX_DECLINED;
+ * _primary(): the primary's connection for a read that failed on a
+ * replica (conn->server is a node's), or NULL;
+ * _lost(): a node's connection ended: the map is asked again;
+ * _cleanup(): the worker exits.
+ */
+char *ngx_http_wapress_redis_cluster_parse(ngx_conf_t *cf, ngx_str_t *args,
+    ngx_uint_t nargs, ngx_array_t *servers,
+    ngx_http_wapress_redis_server_t **srv);
+ngx_int_t ngx_http_wapress_redis_cluster_init_process(
+    ngx_http_wapress_redis_server_t *srv);
+redisAsyncContext *ngx_http_wapress_redis_cluster_route(
+    ngx_http_wapress_redis_server_t *srv, ngx_str_t *argv, ngx_uint_t argc,
+    ngx_msec_t connect_timeout, ngx_log_t *log,
+    ngx_http_wapress_redis_conn_t **conn, ngx_uint_t *slot,
+    ngx_uint_t *replica, const char **err);
+ngx_int_t ngx_http_wapress_redis_cluster_redirect(
+    ngx_http_wapress_redis_cmd_t *cmd, redisReply *reply);
+redisAsyncContext *ngx_http_wapress_redis_cluster_primary(
+    ngx_http_wapress_redis_cmd_t *cmd, ngx_http_wapress_redis_conn_t **conn);
+void ngx_http_wapress_redis_cluster_lost(ngx_http_wapress_redis_conn_t *conn);
+void ngx_http_wapress_redis_cluster_cleanup(
     ngx_http_wapress_redis_server_t *srv);
 
 

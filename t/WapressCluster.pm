@@ -22,7 +22,7 @@ package t::WapressCluster;
 #   cluster_migrate_slots(...)      move slots by hand (IMPORTING,
 #                                   MIGRATING, MIGRATE key by key, NODE)
 #   cluster_poll {COND} $secs, $what  wait for COND or die
-#   loadgen_start($n, $path, \&classify) / loadgen_stop()
+#   loadgen_start($n, $path, $expected, $pause) / loadgen_stop()
 #                                   $n children request $path in a loop and
 #                                   record [time, seconds, class, x_time]
 
@@ -258,12 +258,13 @@ sub page_class {
     return ($class, $xt // 0);
 }
 
-# $n children request $path in a loop until loadgen_stop; each result is
-# one line "time seconds class x_time" in a file of its own
+# $n children request $path in a loop until loadgen_stop, $pause seconds
+# between two requests (none by default); each result is one line "time
+# seconds class x_time" in a file of its own
 our (@Kids, $LoadDir);
 
 sub loadgen_start {
-    my ($n, $path, $expected) = @_;
+    my ($n, $path, $expected, $pause) = @_;
     $LoadDir = "$ENV{TEST_NGINX_REDIS_DIR}/loadgen-$$";
     remove_tree($LoadDir);
     make_path($LoadDir);
@@ -281,6 +282,7 @@ sub loadgen_start {
                 my $dt = time - $t0;
                 my ($class, $xt) = page_class($resp, $expected);
                 printf $out "%.4f %.4f %s %s\n", $t0, $dt, $class, $xt;
+                sleep $pause if $pause;
             }
             close $out;
             POSIX::_exit(0);

@@ -334,6 +334,9 @@ qr/\[(?:error|warn)\] .*wapress: .*comments:niger-junta-revokes-eu-security-agre
 --- config eval: $::Config
 --- init
 main::start_garbage();
+# nginx listens (under valgrind, not at once)
+t::WapressCluster::cluster_poll(sub { t::WapressTest::http_get('/mark?k=x') },
+                                10, 'nginx');
 my $slowest = 0;
 for (1 .. 5) {
     my $t0 = Time::HiRes::time();

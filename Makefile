@@ -91,7 +91,8 @@ $(BUILD)/%.settings: ;
 
 SRCS  := $(wildcard ngx_wapress_module/*.c ngx_wapress_module/*.h)
 UNIT_CFLAGS ?= -std=c99 -O1 -g -Wall -Wextra -Werror
-UNIT  := $(BUILD)/unit/mustache_spec $(BUILD)/unit/mustache_render
+UNIT  := $(BUILD)/unit/mustache_spec $(BUILD)/unit/mustache_render \
+         $(BUILD)/unit/redis_slot
 
 # sanitizers and fuzzing (docs/testing.md)
 SAN_CC      ?= clang
@@ -103,7 +104,8 @@ ASAN_OBJS   := $(BUILD)/objs-asan$(NGINX_TAG)
 ASAN_PREFIX := $(BUILD)/nginx-asan$(NGINX_TAG)
 ASAN_NGINX  := $(ASAN_PREFIX)/sbin/nginx
 ASAN_UNIT   := $(BUILD)/unit-asan/mustache_spec \
-               $(BUILD)/unit-asan/mustache_render
+               $(BUILD)/unit-asan/mustache_render \
+               $(BUILD)/unit-asan/redis_slot
 ASAN_SETTINGS = $(NGINX_SETTINGS) cc=$(SAN_CC) asan=$(ASAN_CC_OPT)
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 60
@@ -210,6 +212,14 @@ $(MODULE_SO): config $(SRCS) $(DEB_OBJS).settings
 
 unit: $(UNIT)
 
+# the hash slot has no dependency: linked alone
+$(BUILD)/unit/redis_slot: t/unit/redis_slot.c \
+                          ngx_wapress_module/ngx_http_wapress_redis_slot.c \
+                          ngx_wapress_module/ngx_http_wapress_redis_slot.h
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) -Ingx_wapress_module $< \
+	    ngx_wapress_module/ngx_http_wapress_redis_slot.c -o $@
+
 $(BUILD)/unit/%: t/unit/%.c ngx_wapress_module/ngx_http_wapress_mustache.c \
                  ngx_wapress_module/ngx_http_wapress_mustache.h \
                  ngx_wapress_module/ngx_http_wapress_json.c \
@@ -301,6 +311,13 @@ $(BUILD)/unit-asan/%: t/unit/%.c ngx_wapress_module/ngx_http_wapress_mustache.c 
 	    ngx_wapress_module/ngx_http_wapress_mustache.c \
 	    ngx_wapress_module/ngx_http_wapress_json.c \
 	    ngx_wapress_module/ngx_http_wapress_json_arena.c -ljansson -o $@
+
+$(BUILD)/unit-asan/redis_slot: t/unit/redis_slot.c \
+                               ngx_wapress_module/ngx_http_wapress_redis_slot.c
+	@util/deps.sh asan
+	@mkdir -p $(dir $@)
+	$(SAN_CC) $(UNIT_CFLAGS) $(SAN_FLAGS) -Ingx_wapress_module $< \
+	    ngx_wapress_module/ngx_http_wapress_redis_slot.c -o $@
 
 # The suite under valgrind (nginx's own reports in valgrind.suppress).
 test-valgrind:

@@ -2,9 +2,8 @@
 /*
  * ngx_http_wapress_redis_cluster.h: what the Redis Cluster files of the
  * Redis layer share (_redis_cluster.c: the nodes, the slot map and its
- * refresh, the routing of a command; _redis_cluster_redirect.c: MOVED
- * and ASK; _redis_cluster_conf.c: the directive's form).  Private to the
- * layer.
+ * refresh; _redis_cluster_route.c: where a command goes, MOVED and ASK;
+ * _redis_cluster_conf.c: the directive's form).  Private to the layer.
  */
 
 

@@ -11,7 +11,9 @@
  * _redis_cmd.c (the command API and its bounded queue), _redis_conf.c
  * (the wapress_redis directive), _redis_track.c (the invalidation
  * subscription), _redis_sentinel.c (where a Sentinel-managed primary
- * and its replicas are).
+ * and its replicas are), _redis_cluster.c (a Redis Cluster's nodes and
+ * slot map), _redis_cluster_route.c (which node a command goes to, MOVED
+ * and ASK), _redis_slot.c (a key's hash slot).
  */
 
 

@@ -4,6 +4,8 @@
 #
 #   REDIS_PORT-50 .. -45   the six nodes (cluster bus: +10000)
 #   REDIS_PORT-44          nothing listens there (a dead seed)
+#   REDIS_PORT-43          a listener that never answers (a mute seed)
+#   REDIS_PORT-42          a fake node (a child of this test): garbage
 #
 # (a) the example page, its keys on all three primaries, is expected.html;
 # (b) the same page from hash-tagged keys (one shard) is expected.html;
@@ -11,24 +13,88 @@
 # (d) a dead seed among the seeds: the map comes from another one;
 # (e) a slot migrated by hand: ASK while it migrates, MOVED after, the
 #     page right both times;
+# (f) read=prefer-replica once the replicas' connections are up;
+# (g) a seed that answers garbage, or a map that is not one, or never
+#     answers: no crash, the page does not wait past its deadline, one
+#     error line;
 # and the directive's errors at load time.
 #
 # The cluster's start and stop are the subs cluster_start() and
 # cluster_stop(), written to be moved into t::WapressTest.
 
 use t::WapressTest;
+use IO::Socket::INET;
 use File::Path qw(make_path);
+use POSIX ();
 use Time::HiRes qw(sleep time);
 
 repeat_each(1);
 master_on();
 workers(1);
 
-plan tests => repeat_each() * (blocks() * 2 + 19);
+plan tests => repeat_each() * (blocks() * 2 + 40);
 
 our $Base = $ENV{TEST_NGINX_REDIS_PORT} || 6399;
 our @Nodes = map { $Base - 50 + $_ } 0 .. 5;
 our $Dead = $Base - 44;
+our ($MutePort, $FakePort) = ($Base - 43, $Base - 42);
+$ENV{TEST_NGINX_CLUSTER_MUTE} = "127.0.0.1:$MutePort";
+$ENV{TEST_NGINX_CLUSTER_FAKE} = "127.0.0.1:$FakePort";
+our ($MuteSock, $FakePid);
+
+# a listener that accepts (the kernel does) and never answers
+sub start_mute {
+    $MuteSock = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                      LocalPort => $MutePort, Listen => 16,
+                                      ReuseAddr => 1)
+        or die "cannot listen on $MutePort: $!\n";
+}
+
+# a fake node in a child process: "garbage" answers every command with
+# bytes that are not RESP; "status" answers +OK to everything (a valid
+# reply that is not a map)
+sub start_fake {
+    my $mode = shift;
+    my $srv = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                    LocalPort => $FakePort, Listen => 16,
+                                    ReuseAddr => 1)
+        or die "cannot listen on $FakePort: $!\n";
+    my $pid = fork;
+    die "fork: $!\n" unless defined $pid;
+    if ($pid == 0) {
+        require IO::Select;
+        my $sel = IO::Select->new($srv);
+        for ( ;; ) {
+            for my $c ($sel->can_read(1)) {
+                if ($c == $srv) {
+                    my $n = $srv->accept;
+                    $sel->add($n) if $n;
+                    next;
+                }
+                my $n = sysread($c, my $buf, 65536);
+                if (!$n) {
+                    $sel->remove($c);
+                    close $c;
+                    next;
+                }
+                my $cmds = () = $buf =~ /^\*\d+\r\n/mg;
+                syswrite($c, $mode eq 'garbage'
+                             ? "HTTP/1.1 400 Bad Request\r\n\r\n\x00\xff"
+                             : "+OK\r\n" x ($cmds || 1));
+            }
+        }
+        POSIX::_exit(0);
+    }
+    close $srv;
+    $FakePid = $pid;
+}
+
+sub stop_fake {
+    return unless $FakePid;
+    kill 'KILL', $FakePid;
+    waitpid($FakePid, 0);
+    undef $FakePid;
+}
 $ENV{TEST_NGINX_CLUSTER} = join ' ', map { "127.0.0.1:$_" } @Nodes[0 .. 2];
 $ENV{TEST_NGINX_CLUSTER_DEAD} = "127.0.0.1:$Dead 127.0.0.1:$Nodes[1]";
 
@@ -123,7 +189,9 @@ sub info { t::WapressTest::redis_at($_[0], 'INFO', $_[1]) }
 
 cluster_stop(@Nodes, $Dead);
 cluster_start(1, @Nodes);
-add_cleanup_handler(sub { cluster_stop(@Nodes) });
+start_mute();
+add_cleanup_handler(sub { undef $MuteSock; stop_fake();
+                          cluster_stop(@Nodes) });
 
 our $Slug = 'niger-junta-revokes-eu-security-agreements';
 our %Value;
@@ -140,6 +208,8 @@ our %Value;
         cluster_set("$name:{$Slug}", $Value{$key});
     }
 }
+
+cluster_set('t190:mark', 'first');
 
 # (a) the example's keys are on every primary; (b) the tagged ones on one
 {
@@ -203,7 +273,20 @@ our $Config = <<'_EOC_';
         wapress_fragment history  "history:{$slug}"  type=text template=$TEST_NGINX_EXAMPLE/templates/history.mustache;
         wapress_fragment rates    "rates:{$slug}"    template=$TEST_NGINX_EXAMPLE/templates/rates.mustache;
     }
+
+    location = /mark {
+        wapress_layout ../html/mark.html;
+        wapress_fragment m t190:mark default=DEFAULT;
+    }
 _EOC_
+
+add_block_preprocessor(sub {
+    my $block = shift;
+    if (!defined $block->user_files && !defined $block->must_die) {
+        $block->set_value('user_files', ">>> mark.html\n"
+                          . "[<!--# wapress fragment=\"m\" -->]\n");
+    }
+});
 
 no_shuffle();
 no_long_string();
@@ -338,7 +421,143 @@ GET /news/niger-junta-revokes-eu-security-agreements
 
 
 
-=== TEST 7: db= is an error at load time
+=== TEST 7: read=prefer-replica: once the replicas are up, reads go there
+--- http_config
+    wapress_redis cluster $TEST_NGINX_CLUSTER read=prefer-replica;
+    wapress_redis_timeout 500ms;
+--- config eval: $::Config
+--- init
+main::map_loaded();
+sub primary_gets {
+    my $n = 0;
+    for my $p (main::primaries()) {
+        my $st = main::info($p, 'commandstats');
+        $n += $1 while $st =~ /cmdstat_h?get:calls=(\d+)/g;
+    }
+    return $n;
+}
+# the first pages start the replicas' connections and read the primaries
+main::poll(sub { main::page_ok()
+                 && do { t::WapressTest::redis_at($_, 'CONFIG', 'RESETSTAT')
+                             for main::primaries(); 1 }
+                 && main::page_ok() && primary_gets() == 0 }, 5,
+           'reads on the replicas');
+my $ok = 0;
+for (1 .. 10) { $ok++ if main::page_ok() }
+Test::More::is($ok, 10, 'read=prefer-replica: 10 pages, all expected.html');
+Test::More::is(primary_gets(), 0, 'read=prefer-replica: no GET on the primaries once the replicas are up');
+--- request
+GET /news/niger-junta-revokes-eu-security-agreements
+--- response_body eval: $::Expected
+--- no_error_log
+[error]
+
+
+
+=== TEST 8: a seed that answers garbage: the default at once, one error line
+--- http_config
+    wapress_redis cluster $TEST_NGINX_CLUSTER_FAKE;
+    wapress_redis_timeout 300ms;
+--- config eval: $::Config
+--- init
+main::start_fake('garbage');
+main::poll(sub { main::log_since() =~ /no node answered CLUSTER SLOTS/ }, 5, 'log');
+my $t0 = Time::HiRes::time();
+my $resp = t::WapressTest::http_get('/mark');
+Test::More::ok(Time::HiRes::time() - $t0 < 0.4, 'garbage: the page does not wait');
+Test::More::like($resp, qr/\[DEFAULT\]/, 'garbage: the default');
+Time::HiRes::sleep(1.5);
+my @err = main::log_since() =~ /\[error\] .*no node answered CLUSTER SLOTS/g;
+Test::More::is(scalar @err, 1, 'garbage: one error line for every round');
+main::stop_fake();
+--- request
+GET /mark
+--- response_body
+[DEFAULT]
+--- error_log eval
+qr/\[error\] .*wapress: redis cluster 127\.0\.0\.1:\d+: no node answered CLUSTER SLOTS \(1 asked, last 127\.0\.0\.1:\d+: .*\), no map yet/
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 9: a map that is not one: one error line, the page does not wait
+--- http_config
+    wapress_redis cluster $TEST_NGINX_CLUSTER_FAKE;
+    wapress_redis_timeout 300ms;
+--- config eval: $::Config
+--- init
+main::start_fake('status');
+main::poll(sub { main::log_since() =~ /bad reply to CLUSTER SLOTS/ }, 5, 'log');
+my $t0 = Time::HiRes::time();
+my $resp = t::WapressTest::http_get('/mark');
+Test::More::ok(Time::HiRes::time() - $t0 < 0.4, 'not a map: the page does not wait');
+main::stop_fake();
+--- request
+GET /mark
+--- response_body
+[DEFAULT]
+--- error_log eval
+qr/\[error\] .*wapress: redis cluster 127\.0\.0\.1:\d+: bad reply to CLUSTER SLOTS from 127\.0\.0\.1:\d+, no map yet/
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 10: a seed that never answers: the page waits its deadline only
+--- http_config
+    wapress_redis cluster $TEST_NGINX_CLUSTER_MUTE;
+    wapress_redis_timeout 300ms;
+--- config eval: $::Config
+--- init
+my $t0 = Time::HiRes::time();
+my $resp = t::WapressTest::http_get('/mark');
+my $took = Time::HiRes::time() - $t0;
+Test::More::ok($took < 0.8, "mute: the page took ${took}s, its deadline is 0.3s");
+Test::More::like($resp, qr/\[DEFAULT\]/, 'mute: the default');
+main::poll(sub { main::log_since() =~ /no node answered CLUSTER SLOTS/ }, 5, 'log');
+main::stop_fake();
+--- request
+GET /mark
+--- response_body
+[DEFAULT]
+--- error_log eval
+qr/\[error\] .*no node answered CLUSTER SLOTS \(1 asked, last 127\.0\.0\.1:\d+: .*\), no map yet/
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 11: read=replica: a read that fails on a replica goes to the primary
+--- http_config
+    wapress_redis cluster $TEST_NGINX_CLUSTER read=replica;
+    wapress_redis_timeout 500ms;
+--- config eval: $::Config
+--- init
+main::map_loaded();
+# the replica that serves the article's slot refuses GET (an ACL)
+my $slot = main::keyslot("article:$main::Slug");
+my ($replica) = map { $_->[3][1] } grep { $slot >= $_->[0] && $slot <= $_->[1] }
+    @{ t::WapressTest::redis_at($main::Nodes[0], 'CLUSTER', 'SLOTS') };
+t::WapressTest::redis_at($replica, 'ACL', 'SETUSER', 'default', '-get', '-hget') eq 'OK' or die;
+my $ok = 0;
+for (1 .. 5) { $ok++ if main::page_ok() }
+t::WapressTest::redis_at($replica, 'ACL', 'SETUSER', 'default', '+@all') eq 'OK' or die;
+Test::More::is($ok, 5, 'a replica refuses: 5 pages, all expected.html');
+--- request
+GET /news/niger-junta-revokes-eu-security-agreements
+--- response_body eval: $::Expected
+--- error_log eval
+qr/a read failed on a replica \(error\), sent to the primary/
+--- no_error_log
+[error]
+
+
+
+=== TEST 12: db= is an error at load time
 --- http_config
     wapress_redis cluster 127.0.0.1:7000 db=2 password=s3cret;
 --- config
@@ -350,7 +569,7 @@ s3cret
 
 
 
-=== TEST 8: no seed is an error at load time
+=== TEST 13: no seed is an error at load time
 --- http_config
     wapress_redis cluster read=replica password=s3cret;
 --- config
@@ -362,7 +581,7 @@ s3cret
 
 
 
-=== TEST 9: a bad read= is an error at load time
+=== TEST 14: a bad read= is an error at load time
 --- http_config
     wapress_redis cluster 127.0.0.1:7000 read=replicas password=s3cret;
 --- config
@@ -374,7 +593,7 @@ s3cret
 
 
 
-=== TEST 10: a bare word is not taken for a seed's address, nor shown
+=== TEST 15: a bare word is not taken for a seed's address, nor shown
 --- http_config
     wapress_redis cluster 127.0.0.1:7000 s3cret;
 --- config
@@ -386,7 +605,7 @@ s3cret
 
 
 
-=== TEST 11: invalidate=on is not supported with a cluster
+=== TEST 16: invalidate=on is not supported with a cluster
 --- http_config
     wapress_redis cluster 127.0.0.1:7000;
 --- config

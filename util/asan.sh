@@ -50,6 +50,8 @@ build/unit-asan/mustache_spec t/mustache-spec >"$logs/../asan-unit.tap" \
     || { echo "unit test mustache_spec failed"; rc=1; }
 build/unit-asan/mustache_render examples/seed-page >>"$logs/../asan-unit.tap" \
     || { echo "unit test mustache_render failed"; rc=1; }
+build/unit-asan/redis_slot >>"$logs/../asan-unit.tap" \
+    || { echo "unit test redis_slot failed"; rc=1; }
 grep -c '^ok' "$logs/../asan-unit.tap" | sed 's/$/ unit tests ok/'
 grep '^not ok' "$logs/../asan-unit.tap"
 

@@ -243,7 +243,9 @@ ngx_http_wapress_redis_cluster_lost(ngx_http_wapress_redis_conn_t *conn)
 static void
 ngx_http_wapress_cluster_ask(ngx_http_wapress_redis_cluster_t *cl)
 {
-    if (cl->exiting || ngx_exiting || ngx_quit || ngx_terminate) {
+    if (cl->exiting || cl->nnodes == 0
+        || ngx_exiting || ngx_quit || ngx_terminate)
+    {
         return;
     }
 

@@ -17,6 +17,8 @@
 # (g) a seed that answers garbage, or a map that is not one, or never
 #     answers: no crash, the page does not wait past its deadline, one
 #     error line;
+# (h) a read refused by a replica goes to the primary; wapress_status
+#     counts the nodes' connections under the cluster's name;
 # and the directive's errors at load time.
 #
 # The cluster's start and stop are the subs cluster_start() and
@@ -32,7 +34,7 @@ repeat_each(1);
 master_on();
 workers(1);
 
-plan tests => repeat_each() * (blocks() * 2 + 40);
+plan tests => repeat_each() * (blocks() * 2 + 41);
 
 our $Base = $ENV{TEST_NGINX_REDIS_PORT} || 6399;
 our @Nodes = map { $Base - 50 + $_ } 0 .. 5;
@@ -557,7 +559,30 @@ qr/a read failed on a replica \(error\), sent to the primary/
 
 
 
-=== TEST 12: db= is an error at load time
+=== TEST 12: wapress_status counts the nodes' connections under the cluster
+--- http_config
+    wapress_redis cluster $TEST_NGINX_CLUSTER;
+    wapress_redis_timeout 500ms;
+--- config eval
+$::Config . '
+    location = /status {
+        wapress_status;
+    }'
+--- init
+main::map_loaded();
+main::page_ok() or die "the page is not right\n";
+--- request
+GET /status
+--- response_body_like eval
+[qr/^wapress_redis_up\{redis="cluster 127\.0\.0\.1:\d+"\} 3$/m,
+ qr/^wapress_redis_connects_total\{redis="cluster 127\.0\.0\.1:\d+"\} 3$/m,
+ qr/^wapress_redis_commands_total\{redis="cluster 127\.0\.0\.1:\d+"\} 6$/m]
+--- no_error_log
+[error]
+
+
+
+=== TEST 13: db= is an error at load time
 --- http_config
     wapress_redis cluster 127.0.0.1:7000 db=2 password=s3cret;
 --- config
@@ -569,7 +594,7 @@ s3cret
 
 
 
-=== TEST 13: no seed is an error at load time
+=== TEST 14: no seed is an error at load time
 --- http_config
     wapress_redis cluster read=replica password=s3cret;
 --- config
@@ -581,7 +606,7 @@ s3cret
 
 
 
-=== TEST 14: a bad read= is an error at load time
+=== TEST 15: a bad read= is an error at load time
 --- http_config
     wapress_redis cluster 127.0.0.1:7000 read=replicas password=s3cret;
 --- config
@@ -593,7 +618,7 @@ s3cret
 
 
 
-=== TEST 15: a bare word is not taken for a seed's address, nor shown
+=== TEST 16: a bare word is not taken for a seed's address, nor shown
 --- http_config
     wapress_redis cluster 127.0.0.1:7000 s3cret;
 --- config
@@ -605,7 +630,7 @@ s3cret
 
 
 
-=== TEST 16: invalidate=on is not supported with a cluster
+=== TEST 17: invalidate=on is not supported with a cluster
 --- http_config
     wapress_redis cluster 127.0.0.1:7000;
 --- config

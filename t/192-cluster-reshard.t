@@ -111,6 +111,9 @@ sub reshard {
             die "$k is not on $to after the move\n"
                 unless t::WapressTest::redis_at($to, 'EXISTS', $k) == 1;
         }
+        die "keys of slot $slot left on $from after the move\n"
+            if t::WapressTest::redis_at($from, 'CLUSTER', 'COUNTKEYSINSLOT',
+                                        $slot) != 0;
     }
     return (\@r, \@moves, scalar @moved, $t1 - $t0, log_since($pos));
 }
@@ -124,8 +127,9 @@ sub check {
         $xt = $_->[3] if $_->[3] > $xt;
     }
     my $all = @$r;
-    my $ask = () = $log =~ /\[debug\] [^\n]*\bASK\b/g;
-    my $moved = () = $log =~ /\[debug\] [^\n]*\bMOVED\b/g;
+    my $redirect = qr/\[debug\] [^\n]*wapress redis cluster [^\n]*: /;
+    my $ask = () = $log =~ /$redirect(?=ASK \d+ )/g;
+    my $moved = () = $log =~ /$redirect(?=MOVED \d+ )/g;
     my @notice = $log =~ /(\[notice\] [^\n]*wapress: redis cluster [^\n]*)/g;
     my @map = grep { /: slot map from / } @notice;
     Test::More::is($all - $n{ok}, 0, "$what: every page complete of $all "
@@ -138,9 +142,10 @@ sub check {
         or Test::More::diag(join "\n", 'cluster notices:', @notice);
     Test::More::diag(sprintf "cluster reshard, %s: %d slot(s), %d keys "
         . "moved in %.1fs under load; %d pages, %d complete; debug lines: "
-        . "%d ASK, %d MOVED; %d notice; slowest X-Time %.3fs", $what,
+        . "%d ASK, %d MOVED; %d map notice(s); slowest X-Time %.3fs",
+        $what,
         scalar @$moves, $nkeys, $secs, $all, $n{ok}, $ask, $moved,
-        scalar @notice, $xt);
+        scalar @map, $xt);
 }
 
 our $Config = <<'_EOC_';

@@ -18,7 +18,9 @@
 #     then complete pages again without a reload (how long is printed);
 # (c) seeds that refuse, never answer or answer garbage: no crash, no
 #     page waits past the deadline, one clear error line; with a good
-#     seed after them the map is found.
+#     seed after them the map is found;
+# (d) read=replica, no cache: the replica the worker reads from killed
+#     under load: every page complete (the reads go to the primary).
 
 use t::WapressTest;
 use t::WapressCluster;
@@ -30,7 +32,7 @@ repeat_each(1);
 master_on();
 workers(1);
 
-plan tests => repeat_each() * (blocks() * 3 + 25);
+plan tests => repeat_each() * (blocks() * 3 + 29);
 
 our $Base = $ENV{TEST_NGINX_REDIS_PORT} || 6399;
 our @Nodes = map { $Base - $_ } reverse 51 .. 56;
@@ -151,7 +153,7 @@ sub failover {
     die "no replica of $old\n" unless $replica;
     my @alive = grep { $_ != $old } @Nodes;
     loadgen_start(3, $Page, $Expected, 0.002);
-    sleep 1;
+    sleep 0.7;
     my $pos = log_size();
     my $t_kill = time;
     t::WapressTest::stop_redis($old);
@@ -248,7 +250,7 @@ GET /news/niger-junta-revokes-eu-security-agreements
 main::warm();
 my $key = "article:$main::Slug";
 my ($r, $t_kill, $t_prom, $new, $t_fresh, $old, $map)
-    = main::failover($key, 2);
+    = main::failover($key, 1.5);
 Test::More::ok(@$map >= 1 && @$map <= 3, 'the new map: a notice, no flood')
     or Test::More::diag(join "\n", 'map notices:', @$map);
 my ($n, $xt, $dt) = main::tally(@$r);
@@ -286,7 +288,7 @@ qr/\[warn\] .*wapress: .*using (?:a stale copy|stale copies)/
 main::warm();
 my $key = "comments:$main::Slug";
 my ($r, $t_kill, $t_prom, $new, $t_fresh, $old, $map)
-    = main::failover($key, 2);
+    = main::failover($key, 1.5);
 Test::More::ok(@$map >= 1 && @$map <= 3, 'the new map: a notice, no flood')
     or Test::More::diag(join "\n", 'map notices:', @$map);
 my ($n, $xt, $dt) = main::tally(@$r);
@@ -385,6 +387,52 @@ for (1 .. 10) {
 Test::More::is($ok, 10, 'bad seeds first: 10 complete pages');
 Test::More::cmp_ok((Time::HiRes::time() - $t0) / 10, '<', $main::Deadline,
                    'bad seeds first: pages do not wait');
+--- request
+GET /news/niger-junta-revokes-eu-security-agreements
+--- response_body eval: $::Expected
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 6: read=replica, the replica killed under load, no cache: every page complete
+--- http_config
+    wapress_redis cluster $TEST_NGINX_CLUSTER_SEEDS read=replica;
+    wapress_redis_timeout 300ms;
+    wapress_redis_connect_timeout 300ms;
+--- config eval: $::Config
+--- init
+main::warm();
+my $primary = t::WapressCluster::cluster_owner($main::Nodes[0],
+                                               "article:$main::Slug");
+my $replica = t::WapressCluster::cluster_replica_of($primary,
+                                                    $main::Nodes[0]);
+t::WapressTest::redis_at($replica, 'CONFIG', 'RESETSTAT');
+t::WapressCluster::loadgen_start(3, $main::Page, $main::Expected, 0.002);
+Time::HiRes::sleep(1);
+Test::More::like(t::WapressTest::redis_at($replica, 'INFO', 'commandstats'),
+                 qr/cmdstat_get:calls=[1-9]/, 'read=replica: the replica reads');
+my $t_kill = Time::HiRes::time();
+t::WapressTest::stop_redis($replica);
+Time::HiRes::sleep(2);
+my @r = t::WapressCluster::loadgen_stop();
+t::WapressCluster::cluster_node_start($replica);
+t::WapressCluster::cluster_poll(sub {
+    t::WapressCluster::cluster_replica_of($primary, $main::Nodes[0]) }, 15,
+    'the replica back');
+t::WapressCluster::cluster_wait_synced(10, $primary);
+my ($n, $xt, $dt) = main::tally(@r);
+my @after = grep { $_->[0] > $t_kill } @r;
+my @bad = grep { $_->[2] ne 'ok' } @after;
+Test::More::is(scalar @bad, 0, 'read=replica, the replica killed: no page '
+               . 'incomplete of ' . scalar(@after) . " (default $n->{default},"
+               . " 503 $n->{503}, error $n->{error})");
+Test::More::cmp_ok($xt, '<', $main::Deadline + $main::Margin,
+                   'read=replica, the replica killed: no page waits');
+Test::More::diag(sprintf "cluster replica killed, read=replica: %d pages "
+    . "after the kill, %d complete; slowest X-Time %.3fs, client %.3fs",
+    scalar @after, @after - @bad, $xt, $dt);
 --- request
 GET /news/niger-junta-revokes-eu-security-agreements
 --- response_body eval: $::Expected

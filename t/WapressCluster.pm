@@ -15,6 +15,7 @@ package t::WapressCluster;
 #                                   $port sees them
 #   cluster_primaries($port)        the primaries' ports, by first slot
 #   cluster_replica_of($pport, $port) the port of $pport's replica
+#   cluster_slot($port, $key)       $key's slot (CLUSTER KEYSLOT)
 #   cluster_owner($port, $key)      the primary port that holds $key
 #   cluster_set($port, $k, $v)      SET that follows MOVED
 #   cluster_wait_ok($secs, @ports)  cluster_state:ok everywhere
@@ -25,6 +26,8 @@ package t::WapressCluster;
 #   loadgen_start($n, $path, $expected, $pause) / loadgen_stop()
 #                                   $n children request $path in a loop and
 #                                   record [time, seconds, class, x_time]
+#   page_class($response, $expected) "ok", "503", "default" or "error",
+#                                   and the X-Time header
 
 use strict;
 use warnings;

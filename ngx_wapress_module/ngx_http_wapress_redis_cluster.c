@@ -66,16 +66,18 @@ ngx_http_wapress_redis_cluster_init_process(
                             NGX_HTTP_WAPRESS_CLUSTER_NODES
                             * sizeof(ngx_http_wapress_cluster_node_t));
     cl->slots = ngx_palloc(ngx_cycle->pool,
-                           2 * NGX_HTTP_WAPRESS_REDIS_SLOTS * sizeof(uint16_t));
+                           3 * NGX_HTTP_WAPRESS_REDIS_SLOTS * sizeof(uint16_t));
 
     if (cl->nodes == NULL || cl->slots == NULL) {
         return NGX_ERROR;
     }
 
     cl->next = cl->slots + NGX_HTTP_WAPRESS_REDIS_SLOTS;
+    cl->last = cl->next + NGX_HTTP_WAPRESS_REDIS_SLOTS;
 
     for (i = 0; i < NGX_HTTP_WAPRESS_REDIS_SLOTS; i++) {
         cl->slots[i] = NGX_HTTP_WAPRESS_CLUSTER_NONE;
+        cl->last[i] = NGX_HTTP_WAPRESS_CLUSTER_NONE;
     }
 
     for (i = 0; i < cl->nseeds; i++) {
@@ -448,7 +450,8 @@ ngx_http_wapress_cluster_map(ngx_http_wapress_redis_cluster_t *cl,
     u_char                           *p, *last;
     size_t                            i, j;
     ngx_int_t                         start, end;
-    ngx_uint_t                        k, n, pi, ri, nr, changed, pick;
+    ngx_uint_t                        k, n, pi, ri, nr, changed, routing,
+                                      pick;
     redisReply                       *range;
     ngx_http_wapress_cluster_node_t  *node;
     uint16_t                          replica[NGX_HTTP_WAPRESS_CLUSTER_NODES];
@@ -535,7 +538,16 @@ ngx_http_wapress_cluster_map(ngx_http_wapress_redis_cluster_t *cl,
         n += end - start + 1;
     }
 
-    changed = ngx_memcmp(cl->next, cl->slots,
+    /*
+     * Compared with the last map read, not with the table in use: a
+     * MOVED has patched that already, and the move must still be told.
+     */
+
+    changed = ngx_memcmp(cl->next, cl->last,
+                         NGX_HTTP_WAPRESS_REDIS_SLOTS * sizeof(uint16_t))
+              != 0;
+
+    routing = ngx_memcmp(cl->next, cl->slots,
                          NGX_HTTP_WAPRESS_REDIS_SLOTS * sizeof(uint16_t))
               != 0;
 
@@ -558,7 +570,7 @@ ngx_http_wapress_cluster_map(ngx_http_wapress_redis_cluster_t *cl,
 
     cl->mapped = 1;
 
-    if (!changed) {
+    if (!changed && !routing) {
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, cl->log, 0,
                        "wapress redis %V: the slot map is the same",
                        &cl->server->name);
@@ -566,6 +578,8 @@ ngx_http_wapress_cluster_map(ngx_http_wapress_redis_cluster_t *cl,
     }
 
     ngx_memcpy(cl->slots, cl->next,
+               NGX_HTTP_WAPRESS_REDIS_SLOTS * sizeof(uint16_t));
+    ngx_memcpy(cl->last, cl->next,
                NGX_HTTP_WAPRESS_REDIS_SLOTS * sizeof(uint16_t));
 
     p = text;
@@ -593,6 +607,14 @@ ngx_http_wapress_cluster_map(ngx_http_wapress_redis_cluster_t *cl,
     }
 
     *p = '\0';
+
+    if (!changed) {
+        /* only what MOVED had patched differed: told already */
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, cl->log, 0,
+                       "wapress redis %V: the slot map is the one read",
+                       &cl->server->name);
+        return NGX_OK;
+    }
 
     ngx_log_error(NGX_LOG_NOTICE, cl->log, 0,
                   "wapress: redis %V: slot map from %V: %ui of %d slots "

@@ -59,6 +59,7 @@ struct ngx_http_wapress_redis_cluster_s {
     ngx_uint_t                          nnodes;
     uint16_t                           *slots;     /* node of each slot */
     uint16_t                           *next;      /* the map being read */
+    uint16_t                           *last;      /* the last map read */
     ngx_uint_t                          asking;    /* nodes[asking] */
     ngx_uint_t                          tried;     /* in this round */
     ngx_uint_t                          route;     /* the next unknown slot's

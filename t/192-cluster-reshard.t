@@ -14,7 +14,8 @@
 # left), then SETSLOT NODE on the targets, the sources and the others
 # (the source answers MOVED until the worker's map is refreshed).  No
 # cache: every page must be complete and byte-correct, ASK and MOVED
-# show in the debug log and the map change logs one notice.
+# show in the debug log and the map change is logged (a notice per map
+# read that differs from the last one).
 #
 # (1) the example page, its six keys on all three primaries: each key's
 #     slot moves to the next primary;
@@ -138,7 +139,11 @@ sub check {
                        "$what: no page waits past the deadline");
     Test::More::cmp_ok($ask, '>', 0, "$what: ASK in the debug log");
     Test::More::cmp_ok($moved, '>', 0, "$what: MOVED in the debug log");
-    Test::More::is(scalar @map, 1, "$what: one notice for the map change")
+    # the slots change owner one after another: each map read that
+    # differs from the last is one notice, so one per slot at most
+    Test::More::ok(@map >= 1 && @map <= @$moves,
+                   "$what: the map change is told, once per map read "
+                   . "that differs (1 to " . @$moves . " notices)")
         or Test::More::diag(join "\n", 'cluster notices:', @notice);
     Test::More::diag(sprintf "cluster reshard, %s: %d slot(s), %d keys "
         . "moved in %.1fs under load; %d pages, %d complete; debug lines: "

@@ -329,6 +329,7 @@ ngx_http_wapress_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     ngx_memzero(zone->sh->buckets, len);
     zone->sh->nbuckets = n;
+    zone->sh->seed = (uint32_t) ngx_random();
 
     ngx_queue_init(&zone->sh->lru);
     zone->sh->entries = 0;
@@ -598,7 +599,7 @@ ngx_http_wapress_cache_put(ngx_http_wapress_cache_zone_t *zone,
         ngx_memcpy(p, value->data, value->len);
     }
 
-    b = &sh->buckets[ck->hash & (sh->nbuckets - 1)];
+    b = &sh->buckets[ngx_http_wapress_cache_bucket(sh, ck->hash)];
     cn->next = *b;
     *b = cn;
 
@@ -615,7 +616,8 @@ ngx_http_wapress_cache_lookup(ngx_http_wapress_cache_zone_t *zone,
 {
     ngx_http_wapress_cache_node_t  *cn;
 
-    for (cn = zone->sh->buckets[ck->hash & (zone->sh->nbuckets - 1)];
+    for (cn = zone->sh->buckets[ngx_http_wapress_cache_bucket(zone->sh,
+                                                              ck->hash)];
          cn != NULL;
          cn = cn->next)
     {
@@ -659,7 +661,8 @@ ngx_http_wapress_cache_free(ngx_http_wapress_cache_zone_t *zone,
 
     ngx_queue_remove(&cn->queue);
 
-    for (p = &zone->sh->buckets[cn->key_hash & (zone->sh->nbuckets - 1)];
+    for (p = &zone->sh->buckets[ngx_http_wapress_cache_bucket(zone->sh,
+                                                              cn->key_hash)];
          *p != cn;
          p = &(*p)->next)
     {

@@ -32,6 +32,19 @@ typedef struct {
 typedef struct ngx_http_wapress_cache_node_s  ngx_http_wapress_cache_node_t;
 
 
+/*
+ * A key hash's bucket, mixed with the zone's random seed: the keys
+ * follow request variables, and a client that could choose keys of one
+ * bucket (the low bits of a hash anyone can compute) would make every
+ * lookup walk a chain as long as the zone.  The seed lives in the zone,
+ * so that every worker, and the workers after a reload, agree.
+ */
+#define ngx_http_wapress_cache_bucket(sh, h)                                  \
+    (((((uint32_t) (h) ^ (sh)->seed) * 0x9e3779b1U) >> 16                     \
+      ^ (((uint32_t) (h) ^ (sh)->seed) * 0x85ebca6bU))                        \
+     & ((sh)->nbuckets - 1))
+
+
 typedef struct {
     /*
      * the entries by their key's hash: chains, a bucket per KB of the
@@ -40,6 +53,7 @@ typedef struct {
      */
     ngx_http_wapress_cache_node_t  **buckets;
     ngx_uint_t                       nbuckets;   /* a power of two */
+    uint32_t                         seed;       /* random, per zone */
     ngx_queue_t                      lru;        /* most recent first */
     ngx_uint_t                       entries;    /* for wapress_status */
     ngx_uint_t                       evictions;

@@ -4,7 +4,9 @@
 #
 #   REDIS_PORT-80        the primary at start ("news")
 #   REDIS_PORT-81, -82   its replicas
-#   REDIS_PORT-83..-85   three Sentinels (down-after 500ms, failover 2s)
+#   REDIS_PORT-83..-85   three Sentinels (down-after 1.5s, failover 4s: a
+#                        new primary must not look down to them while its
+#                        replicas resync on a loaded machine)
 #   REDIS_PORT-86        a Sentinel with requirepass, that monitors the
 #                        same primary as "newsauth" (and never fails over)
 #
@@ -63,8 +65,8 @@ sub start_sentinel {
     open my $fh, '>', "$dir/sentinel.conf" or die "$dir: $!\n";
     print $fh $extra // <<"_EOS_";
 sentinel monitor news 127.0.0.1 $P0 2
-sentinel down-after-milliseconds news 500
-sentinel failover-timeout news 2000
+sentinel down-after-milliseconds news 1500
+sentinel failover-timeout news 4000
 sentinel parallel-syncs news 2
 _EOS_
     print $fh <<"_EOS_";

@@ -67,6 +67,11 @@ ngx_http_wapress_redis_cluster_redirect(ngx_http_wapress_redis_cmd_t *cmd,
         p += 4;
 
     } else {
+        if (reply->len >= 11 && ngx_strncmp(p, "CLUSTERDOWN", 11) == 0) {
+            /* a primary failed: the map is asked for (once a second) */
+            ngx_http_wapress_redis_cluster_refresh(cl);
+        }
+
         return NGX_DECLINED;
     }
 
@@ -241,9 +246,17 @@ ngx_http_wapress_redis_cluster_route(ngx_http_wapress_redis_server_t *srv,
 
     ac = ngx_http_wapress_redis_get(node->server, connect_timeout, log, err);
 
-    if (ac != NULL) {
-        *connp = node->server->conn;
+    if (ac == NULL) {
+        /*
+         * the slot's primary cannot be used (down, its backoff): it may
+         * have been replaced; the map is asked for (once a second), not
+         * left until the backoff lets its connection try again
+         */
+        ngx_http_wapress_redis_cluster_refresh(cl);
+        return NULL;
     }
+
+    *connp = node->server->conn;
 
     return ac;
 }

@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""bench/failover.py: one Sentinel failover under load (bench/failover.sh).
+"""bench/failover.py: one Sentinel or Cluster failover under load
+(bench/failover.sh).
 
   failover.py --url URL --expected FILE --sentinel PORT --master NAME
               --pid-dir DIR [--seconds 60] [--at 20] [--kill-after 10]
               [--conns 8] [--mode failover|kill]
+  failover.py --url URL --expected FILE --cluster PORT,PORT,...
+              --key KEY --pid-dir DIR [--seconds 60] [--at 20] [--conns 8]
 
 CONNS threads request URL on keepalive connections for SECONDS; at AT s
 "SENTINEL FAILOVER NAME" is sent to the Sentinel, KILL-AFTER s later the
@@ -14,7 +17,15 @@ Prints one line of key=value: pages, incomplete (not expected.html byte
 for byte, or not 200), longest (ms), follow (ms from SENTINEL FAILOVER to
 the first GET the new primary answers: INFO commandstats, polled every
 10 ms), switch (ms to the Sentinel's answer naming the new primary),
-old, new (ports).
+old, new (ports), recover (ms from that moment to the end of the last
+incomplete page, "-" when none was).
+
+With --cluster, at AT s the primary that holds KEY's slot (CLUSTER KEYSLOT,
+then CLUSTER SLOTS of the first node that answers) is killed (SIGKILL);
+promote is the ms until CLUSTER SLOTS of a surviving node names another
+primary for the slot, follow the ms until the first GET on one of the
+killed primary's replicas (the promoted one: without read=replica no GET
+goes to a replica before).
 """
 import argparse
 import http.client
@@ -67,12 +78,32 @@ def gets(port):
     return 0
 
 
+def slot_owner(nodes, slot):
+    """(primary, [replicas]) of SLOT in CLUSTER SLOTS of the first node
+    of NODES that answers; (None, []) if none does or the slot is not
+    served."""
+    for p in nodes:
+        try:
+            m = redis(p, "CLUSTER", "SLOTS")
+        except OSError:
+            continue
+        if not isinstance(m, list):
+            continue
+        for r in m:
+            if int(r[0]) <= slot <= int(r[1]):
+                return int(r[2][1]), [int(x[1]) for x in r[3:]]
+        return None, []
+    return None, []
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--url", required=True)
     ap.add_argument("--expected", required=True)
-    ap.add_argument("--sentinel", type=int, required=True)
-    ap.add_argument("--master", required=True)
+    ap.add_argument("--sentinel", type=int)
+    ap.add_argument("--master")
+    ap.add_argument("--cluster", help="the cluster's ports, comma-separated")
+    ap.add_argument("--key", help="with --cluster: kill the primary of KEY")
     ap.add_argument("--pid-dir", required=True)
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--at", type=float, default=20)
@@ -81,12 +112,17 @@ def main():
     ap.add_argument("--mode", choices=("failover", "kill"),
                     default="failover")
     a = ap.parse_args()
+    if a.cluster is None and (a.sentinel is None or a.master is None):
+        ap.error("--sentinel and --master, or --cluster and --key")
+    if a.cluster is not None and a.key is None:
+        ap.error("--cluster needs --key")
 
     expected = open(a.expected, "rb").read()
     u = urllib.parse.urlsplit(a.url)
     stop = time.monotonic() + a.seconds
     lock = threading.Lock()
-    st = {"pages": 0, "incomplete": 0, "longest": 0.0, "errors": 0}
+    st = {"pages": 0, "incomplete": 0, "longest": 0.0, "errors": 0,
+          "last_bad": None}
 
     def worker():
         conn = None
@@ -107,6 +143,8 @@ def main():
             with lock:
                 st["pages"] += 1
                 st["incomplete"] += not good
+                if not good:
+                    st["last_bad"] = time.monotonic()
                 st["longest"] = max(st["longest"], dt)
 
     threads = [threading.Thread(target=worker) for _ in range(a.conns)]
@@ -115,6 +153,9 @@ def main():
         t.start()
 
     time.sleep(a.at)
+    if a.cluster is not None:
+        cluster(a, st, threads, start, stop)
+        return
     old = int(redis(a.sentinel, "SENTINEL", "get-master-addr-by-name",
                     a.master)[1])
     replicas = [int(dict(zip(r[::2], r[1::2]))["port"])
@@ -146,12 +187,52 @@ def main():
     for t in threads:
         t.join()
 
-    print("pages=%d incomplete=%d longest=%.0f follow=%s switch=%s old=%d "
-          "new=%s seconds=%.0f" % (
-              st["pages"], st["incomplete"], st["longest"],
-              "%.0f" % (follow * 1000) if follow is not None else "-",
-              "%.0f" % (switch * 1000) if switch is not None else "-",
-              old, new, time.monotonic() - start))
+    report(st, start, t0, old, new, follow=follow, switch=switch)
+
+
+def ms(t):
+    return "%.0f" % (t * 1000) if t is not None else "-"
+
+
+def report(st, start, t0, old, new, **times):
+    bad = st["last_bad"]
+    times["recover"] = bad - t0 if bad is not None and bad > t0 else None
+    print("pages=%d incomplete=%d longest=%.0f %s old=%d new=%s seconds=%.0f"
+          % (st["pages"], st["incomplete"], st["longest"],
+             " ".join("%s=%s" % (k, ms(v)) for k, v in times.items()),
+             old, new, time.monotonic() - start))
+
+
+def cluster(a, st, threads, start, stop):
+    nodes = [int(p) for p in a.cluster.split(",")]
+    slot = None
+    for p in nodes:
+        try:
+            slot = int(redis(p, "CLUSTER", "KEYSLOT", a.key))
+            break
+        except (OSError, ValueError):
+            continue
+    old, replicas = slot_owner(nodes, slot)
+    if old is None:
+        raise SystemExit("failover: no node serves slot %s" % slot)
+    alive = [p for p in nodes if p != old]
+    base = {p: gets(p) for p in replicas}
+    pid = int(open(os.path.join(a.pid_dir, "redis-%d" % old,
+                                "redis.pid")).read())
+    t0 = time.monotonic()
+    os.kill(pid, signal.SIGKILL)
+    new = promote = follow = None
+    while (promote is None or follow is None) and time.monotonic() < stop - 1:
+        if promote is None:
+            p, _ = slot_owner(alive, slot)
+            if p is not None and p != old:
+                new, promote = p, time.monotonic() - t0
+        if follow is None and any(gets(r) > base[r] for r in replicas):
+            follow = time.monotonic() - t0
+        time.sleep(0.01)
+    for t in threads:
+        t.join()
+    report(st, start, t0, old, new, promote=promote, follow=follow)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ ngx_http_wapress_redis_cluster_parse(ngx_conf_t *cf, ngx_str_t *args,
     ngx_http_wapress_redis_server_t **srvp)
 {
     u_char                            *p, *eq;
-    size_t                             len;
     ngx_str_t                          v, read, user, pass;
     ngx_uint_t                         i, n, naddrs;
     ngx_http_wapress_redis_server_t   *srv, *s, **sp;
@@ -39,11 +38,8 @@ ngx_http_wapress_redis_cluster_parse(ngx_conf_t *cf, ngx_str_t *args,
     value[3] = NULL;
 
     naddrs = 0;
-    len = 0;
 
     for (i = 1; i < nargs; i++) {
-        len += args[i].len + 1;
-
         eq = ngx_strlchr(args[i].data, args[i].data + args[i].len, '=');
 
         if (eq == NULL) {
@@ -132,41 +128,17 @@ ngx_http_wapress_redis_cluster_parse(ngx_conf_t *cf, ngx_str_t *args,
         return NGX_CONF_ERROR;
     }
 
-    if (read.len == 0 || (read.len == 7
-                          && ngx_strncmp(read.data, "primary", 7) == 0))
-    {
-        n = NGX_HTTP_WAPRESS_CLUSTER_PRIMARY;
-
-    } else if (read.len == 7 && ngx_strncmp(read.data, "replica", 7) == 0) {
-        n = NGX_HTTP_WAPRESS_CLUSTER_REPLICA;
-
-    } else if (read.len == 14
-               && ngx_strncmp(read.data, "prefer-replica", 14) == 0)
-    {
-        n = NGX_HTTP_WAPRESS_CLUSTER_PREFER;
-
-    } else {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid redis \"read=\" value (expected "
-                           "\"primary\", \"replica\" or \"prefer-replica\")");
+    n = ngx_http_wapress_redis_parse_read(cf, &read);
+    if (n == (ngx_uint_t) NGX_ERROR) {
         return NGX_CONF_ERROR;
     }
 
     /* the same arguments: the same server, one connection per node */
 
-    p = ngx_pnalloc(cf->pool, len);
-    if (p == NULL) {
+    v = ngx_http_wapress_redis_args_key(cf, args, nargs);
+    if (v.data == NULL) {
         return NGX_CONF_ERROR;
     }
-
-    v.data = p;
-
-    for (i = 1; i < nargs; i++) {
-        p = ngx_cpymem(p, args[i].data, args[i].len);
-        *p++ = ' ';
-    }
-
-    v.len = p - v.data;
 
     sp = servers->elts;
 

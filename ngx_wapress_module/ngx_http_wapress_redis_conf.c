@@ -411,3 +411,64 @@ ngx_http_wapress_redis_parse_address(ngx_conf_t *cf, ngx_str_t *addr,
 
     return NGX_OK;
 }
+
+
+ngx_int_t
+ngx_http_wapress_redis_parse_read(ngx_conf_t *cf, ngx_str_t *read)
+{
+    if (read->len == 0
+        || (read->len == 7 && ngx_strncmp(read->data, "primary", 7) == 0))
+    {
+        return NGX_HTTP_WAPRESS_REDIS_READ_PRIMARY;
+    }
+
+    if (read->len == 7 && ngx_strncmp(read->data, "replica", 7) == 0) {
+        return NGX_HTTP_WAPRESS_REDIS_READ_REPLICA;
+    }
+
+    if (read->len == 14 && ngx_strncmp(read->data, "prefer-replica", 14) == 0)
+    {
+        return NGX_HTTP_WAPRESS_REDIS_READ_PREFER;
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid redis \"read=\" value (expected "
+                       "\"primary\", \"replica\" or \"prefer-replica\")");
+
+    return NGX_ERROR;
+}
+
+
+ngx_str_t
+ngx_http_wapress_redis_args_key(ngx_conf_t *cf, ngx_str_t *args,
+    ngx_uint_t nargs)
+{
+    size_t      len;
+    u_char     *p;
+    ngx_str_t   key;
+    ngx_uint_t  i;
+
+    len = 0;
+
+    for (i = 1; i < nargs; i++) {
+        len += args[i].len + 1;
+    }
+
+    ngx_str_null(&key);
+
+    p = ngx_pnalloc(cf->pool, len);
+    if (p == NULL) {
+        return key;
+    }
+
+    key.data = p;
+
+    for (i = 1; i < nargs; i++) {
+        p = ngx_cpymem(p, args[i].data, args[i].len);
+        *p++ = ' ';
+    }
+
+    key.len = p - key.data;
+
+    return key;
+}

@@ -279,6 +279,21 @@ redisAsyncContext *ngx_http_wapress_redis_conn_get(
 
 void ngx_http_wapress_redis_conn_free(ngx_http_wapress_redis_conn_t *conn);
 
+/* read= of the sentinel and cluster forms */
+#define NGX_HTTP_WAPRESS_REDIS_READ_PRIMARY  0
+#define NGX_HTTP_WAPRESS_REDIS_READ_REPLICA  1
+#define NGX_HTTP_WAPRESS_REDIS_READ_PREFER   2
+
+/*
+ * _redis_conf.c, for the sentinel and cluster forms: the read= value
+ * (empty: primary) as one of the above, or NGX_ERROR (logged); and the
+ * directive's arguments joined, the key that tells two such servers
+ * apart (NULL data: no memory).
+ */
+ngx_int_t ngx_http_wapress_redis_parse_read(ngx_conf_t *cf, ngx_str_t *read);
+ngx_str_t ngx_http_wapress_redis_args_key(ngx_conf_t *cf, ngx_str_t *args,
+    ngx_uint_t nargs);
+
 /* _redis_conf.c: "host[:port]" or "unix:/path" into srv, resolved now */
 ngx_int_t ngx_http_wapress_redis_parse_address(ngx_conf_t *cf,
     ngx_str_t *addr, ngx_http_wapress_redis_server_t *srv,

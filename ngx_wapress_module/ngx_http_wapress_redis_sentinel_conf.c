@@ -21,7 +21,6 @@ ngx_http_wapress_redis_sentinel_parse(ngx_conf_t *cf, ngx_str_t *args,
     ngx_http_wapress_redis_server_t **srvp)
 {
     u_char                             *p, *eq;
-    size_t                              len;
     ngx_int_t                           db, rc;
     ngx_str_t                           v, name, master, read, user, pass,
                                         spass;
@@ -47,11 +46,8 @@ ngx_http_wapress_redis_sentinel_parse(ngx_conf_t *cf, ngx_str_t *args,
     value[6] = NULL;
 
     naddrs = 0;
-    len = 0;
 
     for (i = 1; i < nargs; i++) {
-        len += args[i].len + 1;
-
         eq = ngx_strlchr(args[i].data, args[i].data + args[i].len, '=');
 
         if (eq == NULL) {
@@ -152,43 +148,17 @@ ngx_http_wapress_redis_sentinel_parse(ngx_conf_t *cf, ngx_str_t *args,
         return NGX_CONF_ERROR;
     }
 
-    n = NGX_HTTP_WAPRESS_SENTINEL_PRIMARY;
-
-    if (read.len == 0 || (read.len == 7
-                          && ngx_strncmp(read.data, "primary", 7) == 0))
-    {
-        n = NGX_HTTP_WAPRESS_SENTINEL_PRIMARY;
-
-    } else if (read.len == 7 && ngx_strncmp(read.data, "replica", 7) == 0) {
-        n = NGX_HTTP_WAPRESS_SENTINEL_REPLICA;
-
-    } else if (read.len == 14
-               && ngx_strncmp(read.data, "prefer-replica", 14) == 0)
-    {
-        n = NGX_HTTP_WAPRESS_SENTINEL_PREFER;
-
-    } else {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid redis \"read=\" value (expected "
-                           "\"primary\", \"replica\" or \"prefer-replica\")");
+    n = ngx_http_wapress_redis_parse_read(cf, &read);
+    if (n == (ngx_uint_t) NGX_ERROR) {
         return NGX_CONF_ERROR;
     }
 
     /* the same arguments: the same server, one connection per worker */
 
-    p = ngx_pnalloc(cf->pool, len);
-    if (p == NULL) {
+    v = ngx_http_wapress_redis_args_key(cf, args, nargs);
+    if (v.data == NULL) {
         return NGX_CONF_ERROR;
     }
-
-    v.data = p;
-
-    for (i = 1; i < nargs; i++) {
-        p = ngx_cpymem(p, args[i].data, args[i].len);
-        *p++ = ' ';
-    }
-
-    v.len = p - v.data;
 
     sp = servers->elts;
 
